@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/harborough-csp/hotspot/web"
+)
+
+type demoFlags struct {
+	serveFlags
+	data string
+}
+
+// defaultDemoData is the shared data folder beside the checkout.
+const defaultDemoData = "../shared/data"
+
+func demoCommand() *command {
+	return &command{
+		name:    "demo",
+		summary: "load the real Harborough data and serve the map",
+		help: `Starts the database (the embedded cluster unless DATABASE_URL is set),
+applies migrations, loads the district outline and every police.uk file
+in DATA/police-uk/*.csv that is not loaded yet, and serves the map (as
+'hotspot serve'). A file whose checksum matches a finished import is
+skipped, so a second run starts in seconds. Without a data folder the map
+starts empty, with a notice saying how to import.
+
+DATA is laid out as ../shared/data is: police-uk/*.csv and
+boundaries/harborough-district.geojson.`,
+		flags: func(fs *flag.FlagSet) any {
+			f := &demoFlags{}
+			f.serveFlags.register(fs)
+			fs.StringVar(&f.data, "data", envOr("HOTSPOT_DEMO_DATA", defaultDemoData), "folder of real data to load (env HOTSPOT_DEMO_DATA)")
+			return f
+		},
+		run: func(ctx context.Context, g *globals, opts any, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("%w: demo takes no arguments", errUsage)
+			}
+			f := opts.(*demoFlags)
+			db, closeDB, err := g.openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			if err := loadDemoData(ctx, g, db.Pool, f.data); err != nil {
+				return err
+			}
+			return serveHTTP(ctx, g, db.Pool, &f.serveFlags, nil)
+		},
+	}
+}
+
+func loadDemoData(ctx context.Context, g *globals, pool *pgxpool.Pool, dir string) error {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		fmt.Fprintf(g.stdout, "no data folder at %s: the map starts empty.\n%s\n", dir, web.NoDataNotice)
+		return nil
+	}
+	var haveDistrict bool
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM boundaries WHERE kind = 'district')`).Scan(&haveDistrict); err != nil {
+		return err
+	}
+	district := filepath.Join(dir, "boundaries", "harborough-district.geojson")
+	if _, err := os.Stat(district); err == nil && !haveDistrict {
+		n, err := importBoundaryFile(ctx, pool, district, &boundaryFlags{kind: "district"})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stdout, "loaded %d district outline from %s\n", n, district)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "police-uk", "*.csv"))
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	var todo []string
+	for _, f := range files {
+		done, err := alreadyImported(ctx, pool, f)
+		if err != nil {
+			return err
+		}
+		if !done {
+			todo = append(todo, f)
+		}
+	}
+	if skipped := len(files) - len(todo); skipped > 0 {
+		fmt.Fprintf(g.stdout, "%d police.uk files already loaded\n", skipped)
+	}
+	if len(todo) > 0 {
+		return importPoliceUK(ctx, g.stdout, pool, todo)
+	}
+	return nil
+}
+
+// alreadyImported reports whether a finished import batch has the file's
+// checksum.
+func alreadyImported(ctx context.Context, pool *pgxpool.Pool, path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false, err
+	}
+	var done bool
+	err = pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM import_batches WHERE file_sha256 = $1 AND finished_at IS NOT NULL)`,
+		hex.EncodeToString(h.Sum(nil))).Scan(&done)
+	return done, err
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/harborough-csp/hotspot/web"
+)
+
+type serveFlags struct {
+	addr        string
+	basemap     string
+	publicURL   string
+	tileTimeout time.Duration
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.addr, "addr", envOr("HOTSPOT_ADDR", "127.0.0.1:8080"), "address to listen on (env HOTSPOT_ADDR)")
+	fs.StringVar(&f.basemap, "basemap", envOr("HOTSPOT_BASEMAP", "none"),
+		"map background: none (works offline) or osm for OpenStreetMap raster tiles (env HOTSPOT_BASEMAP)")
+	fs.StringVar(&f.publicURL, "public-url", envOr("HOTSPOT_PUBLIC_URL", ""),
+		"origin clients use to reach this server, for URLs in TileJSON; default: the request's Host (env HOTSPOT_PUBLIC_URL)")
+	fs.DurationVar(&f.tileTimeout, "tile-timeout", 10*time.Second, "longest a tile query may run before the client gets 503")
+}
+
+func serveCommand() *command {
+	return &command{
+		name:    "serve",
+		summary: "serve the map, vector tiles and APIs",
+		help: `Serves the Leaflet map at /, vector tiles at /tiles/{layer}/{z}/{x}/{y}.mvt,
+TileJSON at /tiles/{layer}.json, and /healthz. Never creates users or loads
+data by itself. Stops gracefully on SIGINT or SIGTERM: in-flight requests
+finish (up to 15 s), then the embedded database, if any, shuts down.`,
+		flags: func(fs *flag.FlagSet) any {
+			f := &serveFlags{}
+			f.register(fs)
+			return f
+		},
+		run: func(ctx context.Context, g *globals, opts any, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("%w: serve takes no arguments", errUsage)
+			}
+			db, closeDB, err := g.openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			return serveHTTP(ctx, g, db.Pool, opts.(*serveFlags), nil)
+		},
+	}
+}
+
+// serveHTTP serves until ctx is cancelled. ready, if not nil, is called
+// with the listening address once the server accepts connections.
+func serveHTTP(ctx context.Context, g *globals, pool *pgxpool.Pool, f *serveFlags, ready func(addr string)) error {
+	srv, err := web.New(pool, web.Config{Basemap: f.basemap, PublicURL: f.publicURL, TileTimeout: f.tileTimeout}, g.log)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	g.log.Info("serving", "url", url)
+	fmt.Fprintf(g.stdout, "serving the map at %s (Ctrl-C to stop)\n", url)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	g.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

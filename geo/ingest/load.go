@@ -1,0 +1,232 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Summary reports what one import did. Read = Inserted + AlreadyPresent +
+// Quarantined always holds; NoLocation counts the rows read without
+// coordinates, which are kept (inserted or already present) like any other.
+type Summary struct {
+	File           string
+	BatchID        int64
+	SHA256         string
+	Read           int
+	Inserted       int
+	AlreadyPresent int
+	NoLocation     int
+	Quarantined    int
+	// QuarantinedBy counts quarantined rows by the kind of their reason.
+	QuarantinedBy map[string]int
+	Duration      time.Duration
+}
+
+// Reasons returns the quarantine reason kinds in a stable order.
+func (s Summary) Reasons() []string {
+	var ks []string
+	for k := range s.QuarantinedBy {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+const createStaging = `CREATE TEMP TABLE staging_incidents (
+	line_no       integer NOT NULL,
+	raw           text,
+	reason        text,
+	source        text,
+	source_id     text,
+	category      text,
+	occurred_from timestamptz,
+	occurred_to   timestamptz,
+	location_text text,
+	lsoa_code     text,
+	lsoa_name     text,
+	outcome       text,
+	context       text,
+	reported_by   text,
+	falls_within  text,
+	lon           double precision,
+	lat           double precision
+) ON COMMIT DROP`
+
+var stagingColumns = []string{
+	"line_no", "raw", "reason", "source", "source_id", "category", "occurred_from", "occurred_to",
+	"location_text", "lsoa_code", "lsoa_name", "outcome", "context", "reported_by", "falls_within", "lon", "lat",
+}
+
+const insertBatch = `INSERT INTO import_batches (source, file_name, file_sha256, file_bytes)
+VALUES ($1, $2, '', 0) RETURNING id`
+
+const insertQuarantine = `INSERT INTO quarantine (batch_id, line_no, raw, reason)
+SELECT $1, line_no, raw, reason FROM staging_incidents WHERE reason IS NOT NULL ORDER BY line_no`
+
+// insertIncidents moves the good staged rows into incidents. A row whose
+// (source, source_id) is already there is left as it was: a re-import adds
+// nothing and changes nothing.
+const insertIncidents = `INSERT INTO incidents (source, source_id, category, occurred_from, occurred_to,
+	location_text, lsoa_code, lsoa_name, outcome, context, reported_by, falls_within, geom, batch_id)
+SELECT source, source_id, category, occurred_from, occurred_to,
+	location_text, lsoa_code, lsoa_name, outcome, context, reported_by, falls_within,
+	CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
+	$1
+FROM staging_incidents WHERE reason IS NULL
+ORDER BY line_no
+ON CONFLICT (source, source_id) DO NOTHING`
+
+const finishBatch = `UPDATE import_batches SET file_sha256 = $2, file_bytes = $3, rows_read = $4,
+	inserted = $5, already_present = $6, no_location = $7, quarantined = $8, finished_at = now()
+WHERE id = $1`
+
+// BumpDataVersion marks the data as changed, so caches keyed on the data
+// version stop serving what they made before.
+const BumpDataVersion = `UPDATE data_version SET version = version + 1, changed_at = now()`
+
+// ImportPoliceUKFile imports one police.uk street-level CSV file.
+func ImportPoliceUKFile(ctx context.Context, pool *pgxpool.Pool, path string) (Summary, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Summary{File: path}, err
+	}
+	defer f.Close()
+	return ImportPoliceUK(ctx, pool, filepath.Base(path), f)
+}
+
+// ImportPoliceUK loads one police.uk street-level CSV, named name, from r
+// as one import batch in one transaction: if anything fails, nothing of the
+// batch is left behind. Malformed rows go to quarantine with their line
+// number and reason, and the rest of the file still loads.
+func ImportPoliceUK(ctx context.Context, pool *pgxpool.Pool, name string, r io.Reader) (Summary, error) {
+	start := time.Now()
+	sum := Summary{File: name, QuarantinedBy: map[string]int{}}
+	hasher := sha256.New()
+	counter := &countingReader{r: io.TeeReader(r, hasher)}
+	pr, err := NewPoliceUKReader(counter)
+	if err != nil {
+		return sum, fmt.Errorf("%s: %w", name, err)
+	}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, insertBatch, SourcePoliceUK, name).Scan(&sum.BatchID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, createStaging); err != nil {
+			return err
+		}
+		src := &stagingSource{pr: pr, sum: &sum}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"staging_incidents"}, stagingColumns, src); err != nil {
+			if src.err != nil {
+				return src.err // the reader failed, not the database
+			}
+			return err
+		}
+		if _, err := tx.Exec(ctx, insertQuarantine, sum.BatchID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, insertIncidents, sum.BatchID)
+		if err != nil {
+			return err
+		}
+		sum.Inserted = int(tag.RowsAffected())
+		sum.AlreadyPresent = sum.Read - sum.Quarantined - sum.Inserted
+		sum.SHA256 = hex.EncodeToString(hasher.Sum(nil))
+		if _, err := tx.Exec(ctx, finishBatch, sum.BatchID, sum.SHA256, counter.n, sum.Read,
+			sum.Inserted, sum.AlreadyPresent, sum.NoLocation, sum.Quarantined); err != nil {
+			return err
+		}
+		if sum.Inserted > 0 {
+			if _, err := tx.Exec(ctx, BumpDataVersion); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	sum.Duration = time.Since(start)
+	if err != nil {
+		return sum, fmt.Errorf("import %s: %w", name, err)
+	}
+	return sum, nil
+}
+
+// stagingSource feeds parsed records to CopyFrom one at a time, so a file
+// of any size streams through in bounded memory.
+type stagingSource struct {
+	pr   *PoliceUKReader
+	sum  *Summary
+	rec  Record
+	err  error
+	done bool
+}
+
+func (s *stagingSource) Next() bool {
+	if s.done {
+		return false
+	}
+	rec, err := s.pr.Next()
+	if err != nil {
+		s.done = true
+		if !errors.Is(err, io.EOF) {
+			s.err = err
+		}
+		return false
+	}
+	s.rec = rec
+	s.sum.Read++
+	if rec.Reason != "" {
+		s.sum.Quarantined++
+		s.sum.QuarantinedBy[reasonKind(rec.Reason)]++
+	} else if !rec.Incident.HasPoint {
+		s.sum.NoLocation++
+	}
+	return true
+}
+
+func (s *stagingSource) Values() ([]any, error) {
+	r := s.rec
+	if r.Reason != "" {
+		return []any{r.Line, r.Raw, r.Reason, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, nil
+	}
+	in := r.Incident
+	var lon, lat any
+	if in.HasPoint {
+		lon, lat = in.Point[0], in.Point[1]
+	}
+	return []any{r.Line, nil, nil, in.Source, in.SourceID, in.Category, in.Occurred.From, in.Occurred.To,
+		in.LocationText, in.LSOACode, in.LSOAName, in.Outcome, in.Context, in.ReportedBy, in.FallsWithin, lon, lat}, nil
+}
+
+func (s *stagingSource) Err() error { return s.err }
+
+// reasonKind reduces a reason such as `bad month "2024-13"` to its kind,
+// "bad month", for the summary's counts.
+func reasonKind(reason string) string {
+	k := reason
+	if i := strings.IndexAny(k, ":\"("); i > 0 {
+		k = k[:i]
+	}
+	return strings.TrimSpace(k)
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,161 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/harborough-csp/hotspot/tiles"
+)
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.pool.Ping(ctx); err != nil {
+		s.log.Warn("health check: database does not answer", "err", err)
+		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
+}
+
+type basemap struct {
+	URL         string `json:"url"`
+	Attribution string `json:"attribution"`
+	MaxZoom     int    `json:"max_zoom"`
+}
+
+type appConfig struct {
+	Title         string     `json:"title"`
+	Center        [2]float64 `json:"center"`
+	Zoom          int        `json:"zoom"`
+	Bounds        [4]float64 `json:"bounds"`
+	Basemap       *basemap   `json:"basemap"`
+	IncidentCount int64      `json:"incident_count"`
+	Notice        string     `json:"notice"`
+	Layers        []string   `json:"layers"`
+}
+
+// NoDataNotice is shown on the map when no incidents are loaded.
+const NoDataNotice = "No incidents loaded yet. Import police.uk street-level CSV files with: hotspot import police-uk FILE..."
+
+func (s *Server) config(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	b, err := s.tiles.Bounds(ctx)
+	if err != nil {
+		return err
+	}
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM incidents`).Scan(&n); err != nil {
+		return err
+	}
+	c := appConfig{
+		Title:         "Harborough crime map",
+		Center:        [2]float64{(b[0] + b[2]) / 2, (b[1] + b[3]) / 2},
+		Zoom:          11,
+		Bounds:        b,
+		IncidentCount: n,
+		Layers:        []string{"boundaries", "incidents"},
+	}
+	if n == 0 {
+		c.Notice = NoDataNotice
+	}
+	if s.cfg.Basemap == "osm" {
+		c.Basemap = &basemap{
+			URL:         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+			Attribution: `© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors`,
+			MaxZoom:     19,
+		}
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
+	tj, err := s.tiles.TileJSON(r.Context(), mux.Vars(r)["layer"], s.baseURL(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, tj)
+}
+
+// mvtType is the registered media type of Mapbox Vector Tiles.
+const mvtType = "application/vnd.mapbox-vector-tile"
+
+func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
+	v := mux.Vars(r)
+	if _, err := s.tiles.Layer(v["layer"]); err != nil {
+		return err
+	}
+	t, err := tiles.ParseTile(v["z"], v["x"], v["y"])
+	if err != nil {
+		return err
+	}
+	if len(r.URL.RawQuery) > 0 {
+		return &Error{Status: http.StatusBadRequest, Message: "this layer takes no query parameters yet"}
+	}
+	// The request's context carries the client: if it hangs up, the query
+	// is cancelled. The timeout turns a runaway query into a 503.
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.TileTimeout)
+	defer cancel()
+	b, err := s.tiles.Tile(ctx, v["layer"], t)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(b)
+	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "no-cache") // revalidate: the data changes with every import
+	h.Set("Vary", "Accept-Encoding")
+	if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	if len(b) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	h.Set("Content-Type", mvtType)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
+	return nil
+}
+
+func etagMatches(header, etag string) bool {
+	for _, part := range strings.Split(header, ",") {
+		p := strings.TrimSpace(part)
+		if p == etag || p == "*" || strings.TrimPrefix(p, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// staticFile serves the embedded Leaflet app. Files are immutable within a
+// build, so their ETag is their content hash.
+func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) error {
+	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+	if name == "" {
+		name = "index.html"
+	}
+	b, err := fs.ReadFile(s.static, name)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) {
+		return errNotFound
+	}
+	if err != nil {
+		// A directory, say: there is no listing to show.
+		return errNotFound
+	}
+	sum := sha256.Sum256(b)
+	w.Header().Set("ETag", `"`+base64.RawURLEncoding.EncodeToString(sum[:16])+`"`)
+	w.Header().Set("Cache-Control", "no-cache")
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+	return nil
+}

@@ -1,0 +1,800 @@
+/*
+ * Harborough crime map — front end.
+ *
+ * Plain ES5-style browser script, no build step. Loaded with `defer` after
+ * vendor/leaflet-1.9.4/leaflet.js and
+ * vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js.
+ * Works under `Content-Security-Policy: default-src 'self'`: no inline code,
+ * no eval, no inline styles (element.style via the CSSOM only).
+ *
+ * Requests made (all relative to the page, so the app can live under a path prefix):
+ *   GET api/config
+ *   GET tiles/<layer>.json            for each name in config.layers
+ *   GET <TileJSON tiles[0]>           with {z}/{x}/{y} filled in
+ *   GET <config.basemap.url>          only when config.basemap is not null
+ *
+ * Test hooks: window.hotspot = {map, layers, tilesLoaded, ready, errors, config}
+ * and document.body.dataset.ready = "true" once every layer has been added
+ * ("error" if the page could not start at all).
+ */
+(function () {
+  'use strict';
+
+  // ---------------------------------------------------------------------------
+  // Categories: the 14 police.uk crime category slugs, in police.uk's order.
+  // Colours: a fixed palette chosen to stay distinguishable on a light
+  // background and on OpenStreetMap tiles; every marker also gets a dark rim.
+  // ---------------------------------------------------------------------------
+  var CATEGORIES = [
+    { slug: 'anti-social-behaviour', name: 'Anti-social behaviour', colour: '#f28e2b' },
+    { slug: 'bicycle-theft', name: 'Bicycle theft', colour: '#76b7b2' },
+    { slug: 'burglary', name: 'Burglary', colour: '#7b3294' },
+    { slug: 'criminal-damage-arson', name: 'Criminal damage and arson', colour: '#e15759' },
+    { slug: 'drugs', name: 'Drugs', colour: '#59a14f' },
+    { slug: 'other-theft', name: 'Other theft', colour: '#4e79a7' },
+    { slug: 'possession-of-weapons', name: 'Possession of weapons', colour: '#1b1b1b' },
+    { slug: 'public-order', name: 'Public order', colour: '#edc948' },
+    { slug: 'robbery', name: 'Robbery', colour: '#b6163d' },
+    { slug: 'shoplifting', name: 'Shoplifting', colour: '#ff9da7' },
+    { slug: 'theft-from-the-person', name: 'Theft from the person', colour: '#9c755f' },
+    { slug: 'vehicle-crime', name: 'Vehicle crime', colour: '#17becf' },
+    { slug: 'violent-crime', name: 'Violence and sexual offences', colour: '#c51b7d' },
+    { slug: 'other-crime', name: 'Other crime', colour: '#2f4b7c' }
+  ];
+  var FALLBACK = { slug: '', name: 'Other or unknown category', colour: '#9aa0a6' };
+  var CATEGORY_BY_SLUG = {};
+  CATEGORIES.forEach(function (c) { CATEGORY_BY_SLUG[c.slug] = c; });
+
+  var LAYER_LABELS = { incidents: 'Incidents', boundaries: 'District boundary' };
+  var MAX_POPUP_ITEMS = 50;
+
+  var hotspot = window.hotspot = {
+    map: null,
+    layers: {},
+    tilesLoaded: {},
+    ready: false,
+    errors: [],
+    config: null
+  };
+
+  // ---------------------------------------------------------------------------
+  // Small DOM helpers. All data goes in through textContent, never innerHTML.
+  // ---------------------------------------------------------------------------
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function escapeHTML(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
+    });
+  }
+
+  function categoryFor(slug) {
+    return CATEGORY_BY_SLUG[slug] || FALLBACK;
+  }
+
+  function str(v) {
+    return v === undefined || v === null ? '' : String(v).trim();
+  }
+
+  // ---------------------------------------------------------------------------
+  // Status line and errors
+  // ---------------------------------------------------------------------------
+  var statusState = { text: 'Loading map…', loading: {} };
+
+  function renderStatus() {
+    var status = $('status');
+    var text = statusState.text;
+    var n = hotspot.errors.length;
+    if (n) {
+      text += ' · ' + (n === 1 ? '1 problem' : n + ' problems') + ' loading data (latest: ' +
+        hotspot.errors[n - 1] + ')';
+    }
+    $('status-text').textContent = text;
+    status.classList.toggle('status-error', n > 0);
+    var busy = Object.keys(statusState.loading).some(function (k) { return statusState.loading[k]; });
+    $('status-activity').hidden = !busy;
+  }
+
+  function setStatus(text) {
+    statusState.text = text;
+    renderStatus();
+  }
+
+  function recordError(context, err) {
+    var message = err && err.message ? err.message : String(err);
+    var entry = context + ': ' + message;
+    hotspot.errors.push(entry);
+    if (window.console && console.error) { console.error('[hotspot] ' + entry); }
+    renderStatus();
+  }
+
+  function fetchJSON(url) {
+    return fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (res) {
+        if (!res.ok) { throw new Error('HTTP ' + res.status + ' ' + res.statusText); }
+        return res.json();
+      });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Attribution HTML from the server (TileJSON `attribution`, basemap text) is
+  // rebuilt from an inert parse, keeping only text, links (http/https/relative)
+  // and a few inline formatting tags. Leaflet inserts it with innerHTML.
+  // ---------------------------------------------------------------------------
+  var SAFE_TAGS = { b: 1, strong: 1, i: 1, em: 1, small: 1, span: 1, abbr: 1 };
+  var DROP_TAGS = { script: 1, style: 1, template: 1, iframe: 1, object: 1, embed: 1, noscript: 1 };
+
+  function sanitizeAttribution(html) {
+    if (typeof html !== 'string' || !html.trim()) { return ''; }
+    // Rename on* attributes before parsing: Chrome reports a CSP violation for an
+    // inline handler as soon as one is parsed, even in an inert document.
+    html = html.replace(/(<[^>]*?[\s/])on([a-z]+\s*=)/gi, '$1data-dropped-on$2');
+    var doc = new DOMParser().parseFromString('<!DOCTYPE html><body>' + html, 'text/html');
+    function walk(node) {
+      var out = '';
+      for (var i = 0; i < node.childNodes.length; i++) {
+        var child = node.childNodes[i];
+        if (child.nodeType === 3) {
+          out += escapeHTML(child.nodeValue);
+        } else if (child.nodeType === 1) {
+          var tag = child.nodeName.toLowerCase();
+          if (DROP_TAGS[tag]) { continue; }
+          var inner = walk(child);
+          if (tag === 'a') {
+            var href = (child.getAttribute('href') || '').trim();
+            if (/^(https?:\/\/|\/(?!\/)|\.\/|#)/i.test(href)) {
+              out += '<a href="' + escapeHTML(href) + '" rel="noopener noreferrer">' + inner + '</a>';
+            } else {
+              out += inner;
+            }
+          } else if (SAFE_TAGS[tag]) {
+            out += '<' + tag + '>' + inner + '</' + tag + '>';
+          } else if (tag === 'br') {
+            out += '<br>';
+          } else {
+            out += inner;
+          }
+        }
+      }
+      return out;
+    }
+    return walk(doc.body);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Mapbox Vector Tile decoder (spec 2.1). Produces the structure that
+  // L.VectorGrid's createTile() consumes: {layers: {name: {extent, features:
+  // [{id, type, properties, geometry: [[{x, y}, ...], ...]}]}}}.
+  // Written here (rather than using the copy of pbf/vector-tile inside the
+  // VectorGrid bundle, which is not reachable from outside it) so that HTTP
+  // status, empty/204 responses, corrupt bodies and feature counts are all
+  // under our control and never become uncaught errors.
+  // ---------------------------------------------------------------------------
+  var utf8 = new TextDecoder('utf-8');
+
+  function Reader(bytes, view, pos, end) {
+    this.buf = bytes;
+    this.view = view;
+    this.pos = pos;
+    this.end = end;
+  }
+
+  Reader.prototype.varint = function () {
+    var result = 0, mul = 1;
+    for (var i = 0; i < 10; i++) {
+      if (this.pos >= this.end) { throw new Error('truncated varint'); }
+      var b = this.buf[this.pos++];
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) { return result; }
+      mul *= 128;
+    }
+    throw new Error('varint too long');
+  };
+
+  Reader.prototype.sub = function () {
+    var len = this.varint();
+    var start = this.pos;
+    if (start + len > this.end) { throw new Error('truncated field'); }
+    this.pos = start + len;
+    return new Reader(this.buf, this.view, start, start + len);
+  };
+
+  Reader.prototype.string = function () {
+    var r = this.sub();
+    return utf8.decode(this.buf.subarray(r.pos, r.end));
+  };
+
+  Reader.prototype.skip = function (wire) {
+    if (wire === 0) { this.varint(); return; }
+    var n = wire === 1 ? 8 : wire === 5 ? 4 : wire === 2 ? this.varint() : -1;
+    if (n < 0) { throw new Error('unsupported wire type ' + wire); }
+    if (this.pos + n > this.end) { throw new Error('truncated field'); }
+    this.pos += n;
+  };
+
+  Reader.prototype.fixed = function (bytes) {
+    if (this.pos + bytes > this.end) { throw new Error('truncated field'); }
+    var v = bytes === 4 ? this.view.getFloat32(this.pos, true) : this.view.getFloat64(this.pos, true);
+    this.pos += bytes;
+    return v;
+  };
+
+  // Packed (wire type 2) or single (wire type 0) repeated uint32 field.
+  function readRepeated(r, wire, into) {
+    if (wire === 2) {
+      var s = r.sub();
+      while (s.pos < s.end) { into.push(s.varint()); }
+    } else if (wire === 0) {
+      into.push(r.varint());
+    } else {
+      r.skip(wire);
+    }
+  }
+
+  function readValue(r) {
+    var value = null;
+    while (r.pos < r.end) {
+      var tag = r.varint(), field = Math.floor(tag / 8), wire = tag % 8;
+      if (field === 1 && wire === 2) { value = r.string(); }
+      else if (field === 2 && wire === 5) { value = r.fixed(4); }
+      else if (field === 3 && wire === 1) { value = r.fixed(8); }
+      else if (field === 4 && wire === 0) { value = r.varint(); if (value >= 9223372036854775808) { value -= 18446744073709551616; } }
+      else if (field === 5 && wire === 0) { value = r.varint(); }
+      else if (field === 6 && wire === 0) { var z = r.varint(); value = z % 2 ? -(z + 1) / 2 : z / 2; }
+      else if (field === 7 && wire === 0) { value = r.varint() !== 0; }
+      else { r.skip(wire); }
+    }
+    return value;
+  }
+
+  function zigzag(n) { return (n >>> 1) ^ -(n & 1); }
+
+  function decodeGeometry(cmds) {
+    var rings = [], ring = null, x = 0, y = 0, i = 0;
+    while (i < cmds.length) {
+      var c = cmds[i++], op = c & 7, count = c >>> 3;
+      if (op === 1 || op === 2) {
+        if (i + 2 * count > cmds.length) { throw new Error('truncated geometry'); }
+        for (var k = 0; k < count; k++) {
+          x += zigzag(cmds[i++]);
+          y += zigzag(cmds[i++]);
+          if (op === 1) {
+            if (ring && ring.length) { rings.push(ring); }
+            ring = [];
+          } else if (!ring) {
+            throw new Error('LineTo before MoveTo');
+          }
+          ring.push({ x: x, y: y });
+        }
+      } else if (op === 7) {
+        if (ring && ring.length) { ring.push({ x: ring[0].x, y: ring[0].y }); }
+      } else {
+        throw new Error('unknown geometry command ' + op);
+      }
+    }
+    if (ring && ring.length) { rings.push(ring); }
+    return rings;
+  }
+
+  function readLayer(r) {
+    var layer = { name: '', extent: 4096, version: 1, features: [] };
+    var keys = [], values = [], featureReaders = [];
+    while (r.pos < r.end) {
+      var tag = r.varint(), field = Math.floor(tag / 8), wire = tag % 8;
+      if (field === 1 && wire === 2) { layer.name = r.string(); }
+      else if (field === 2 && wire === 2) { featureReaders.push(r.sub()); }
+      else if (field === 3 && wire === 2) { keys.push(r.string()); }
+      else if (field === 4 && wire === 2) { values.push(readValue(r.sub())); }
+      else if (field === 5 && wire === 0) { layer.extent = r.varint() || 4096; }
+      else if (field === 15 && wire === 0) { layer.version = r.varint(); }
+      else { r.skip(wire); }
+    }
+    featureReaders.forEach(function (fr) {
+      var feature = { id: undefined, type: 0, properties: {}, geometry: null };
+      var tags = [], cmds = [];
+      while (fr.pos < fr.end) {
+        var t = fr.varint(), f = Math.floor(t / 8), w = t % 8;
+        if (f === 1 && w === 0) { feature.id = fr.varint(); }
+        else if (f === 2) { readRepeated(fr, w, tags); }
+        else if (f === 3 && w === 0) { feature.type = fr.varint(); }
+        else if (f === 4) { readRepeated(fr, w, cmds); }
+        else { fr.skip(w); }
+      }
+      for (var i = 0; i + 1 < tags.length; i += 2) {
+        if (tags[i] >= keys.length || tags[i + 1] >= values.length) { throw new Error('bad tag index'); }
+        feature.properties[keys[tags[i]]] = values[tags[i + 1]];
+      }
+      feature.geometry = decodeGeometry(cmds);
+      // VectorGrid only knows points (1), lines (2) and polygons (3).
+      if (feature.type >= 1 && feature.type <= 3 && feature.geometry.length) {
+        layer.features.push(feature);
+      }
+    });
+    layer.length = layer.features.length;
+    return layer;
+  }
+
+  function decodeMVT(bytes) {
+    var view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    var r = new Reader(bytes, view, 0, bytes.length);
+    var layers = {};
+    while (r.pos < r.end) {
+      var tag = r.varint(), field = Math.floor(tag / 8), wire = tag % 8;
+      if (field === 3 && wire === 2) {
+        var layer = readLayer(r.sub());
+        if (layers[layer.name]) {
+          layers[layer.name].features = layers[layer.name].features.concat(layer.features);
+          layers[layer.name].length = layers[layer.name].features.length;
+        } else {
+          layers[layer.name] = layer;
+        }
+      } else {
+        r.skip(wire);
+      }
+    }
+    return { layers: layers };
+  }
+
+  function gunzip(bytes) {
+    if (typeof DecompressionStream === 'undefined') {
+      return Promise.reject(new Error('tile is gzip-compressed without Content-Encoding: gzip'));
+    }
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Response(stream).arrayBuffer().then(function (buf) { return new Uint8Array(buf); });
+  }
+
+  // Resolves to a Uint8Array, or null for an empty tile (204 or empty body).
+  function fetchTileBytes(url) {
+    return fetch(url, { credentials: 'same-origin' })
+      .then(function (res) {
+        if (!res.ok) { throw new Error('HTTP ' + res.status + ' ' + res.statusText); }
+        // Read the body even for 204 so the request completes instead of being cancelled.
+        return res.arrayBuffer();
+      })
+      .then(function (buf) {
+        if (!buf || buf.byteLength === 0) { return null; }
+        var bytes = new Uint8Array(buf);
+        // Tiles stored gzipped but served without Content-Encoding (common with MBTiles).
+        if (bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) { return gunzip(bytes); }
+        return bytes;
+      });
+  }
+
+  // Turns a TileJSON template into an absolute URL without percent-encoding
+  // the {z}/{x}/{y} placeholders (URL() would turn `{` into `%7B`).
+  function resolveTemplate(template, base) {
+    var protectedTemplate = template.replace(/\{/g, '__LB__').replace(/\}/g, '__RB__');
+    return new URL(protectedTemplate, base).href.replace(/__LB__/g, '{').replace(/__RB__/g, '}');
+  }
+
+  // ---------------------------------------------------------------------------
+  // Leaflet.VectorGrid 1.3.0 (2017) on Leaflet 1.9: compatibility fixes.
+  //
+  // 1. L.Canvas.Tile#_onClick calls L.DomEvent.fakeStop, removed in Leaflet 1.8
+  //    ("L.DomEvent.fakeStop is not a function" on every click). It also only
+  //    forwarded clicks that hit a feature, whereas Leaflet >= 1.8 canvases are
+  //    marked `_leaflet_disable_events` and must forward *every* mouse event to
+  //    the map (otherwise map clicks, double-click zoom and popup closing stop
+  //    working over the tiles). Replaced with the Leaflet 1.9 logic.
+  // 2. Hit testing used the map's pixel origin without the tile's scale, so it
+  //    was wrong when over-zooming past maxNativeZoom. Both click and hover now
+  //    map the mouse position into the tile's own pixel space.
+  // 3. Point symbolizers extend L.CircleMarker but have no _latlng; Leaflet
+  //    >= 1.5 calls getLatLng() on targets with radius <= 10, which threw
+  //    "Cannot read properties of undefined (reading 'lat')". Each point now
+  //    gets its real LatLng (see HotspotVectorGrid#_createLayer).
+  // 4. Canvas tiles are drawn at devicePixelRatio so markers are crisp.
+  // ---------------------------------------------------------------------------
+  function tilePointFromEvent(renderer, e) {
+    var map = renderer._map;
+    var coords = renderer._tileCoord;
+    var scale = map.getZoomScale(map.getZoom(), coords.z);
+    var mouse = map.mouseEventToLayerPoint(e).add(map.getPixelOrigin());
+    var tileOrigin = L.point(coords.x * renderer._size.x, coords.y * renderer._size.y).multiplyBy(scale);
+    return mouse.subtract(tileOrigin).divideBy(scale);
+  }
+
+  function patchVectorGrid() {
+    L.Canvas.Tile.include({
+      _onClick: function (e) {
+        if (!this._map) { return; }
+        var point = tilePointFromEvent(this, e), layer, clickedLayer, best = Infinity, d;
+        for (var id in this._layers) {
+          layer = this._layers[id];
+          if (layer.options.interactive && layer._containsPoint(point) &&
+              (!(e.type === 'click' || e.type === 'preclick') || !this._map._draggableMoved(layer))) {
+            // Prefer the point nearest the pointer; otherwise the topmost (last drawn).
+            d = layer._point ? layer._point.distanceTo(point) : 1e9;
+            if (d <= best) { best = d; clickedLayer = layer; }
+          }
+        }
+        this._fireEvent(clickedLayer ? [clickedLayer] : false, e);
+      },
+      _onMouseMove: function (e) {
+        if (!this._map || this._map.dragging.moving() || this._map._animatingZoom) { return; }
+        this._handleMouseHover(e, tilePointFromEvent(this, e));
+      }
+    });
+  }
+
+  function canvasTileFactory(coords, size, options) {
+    var renderer = L.canvas.tile(coords, size, options);
+    var ratio = Math.min(window.devicePixelRatio || 1, 3);
+    if (ratio > 1) {
+      var canvas = renderer.getContainer();
+      canvas.width = Math.round(size.x * ratio);
+      canvas.height = Math.round(size.y * ratio);
+      renderer._ctx.scale(ratio, ratio);
+    }
+    return renderer;
+  }
+
+  function makeVectorGridClass() {
+    return L.VectorGrid.Protobuf.extend({
+      options: { layerName: '' },
+
+      _getVectorTilePromise: function (coords) {
+        var name = this.options.layerName;
+        var where = name + ' tile ' + coords.z + '/' + coords.x + '/' + coords.y;
+        var url;
+        try {
+          url = L.Util.template(this._url, L.extend({}, this.options, {
+            s: this._getSubdomain(coords), x: coords.x, y: coords.y, z: coords.z
+          }));
+        } catch (err) {
+          recordError(where, err);
+          return Promise.resolve({ layers: {} });
+        }
+        return fetchTileBytes(url)
+          .then(function (bytes) {
+            if (!bytes) { return { layers: {} }; }
+            var tile = decodeMVT(bytes), count = 0;
+            Object.keys(tile.layers).forEach(function (ln) {
+              tile.layers[ln].features.forEach(function (f) { f.tileCoords = coords; });
+              count += tile.layers[ln].features.length;
+            });
+            if (count > 0) { hotspot.tilesLoaded[name] = (hotspot.tilesLoaded[name] || 0) + 1; }
+            return tile;
+          })
+          .catch(function (err) {
+            recordError(where, err);
+            return { layers: {} };
+          });
+      },
+
+      _createLayer: function (feat, pxPerExtent) {
+        var layer = L.VectorGrid.prototype._createLayer.call(this, feat, pxPerExtent);
+        layer.featureId = feat.id;
+        if (feat.type === 1 && layer._point && feat.tileCoords) {
+          var c = feat.tileCoords, size = this.getTileSize();
+          var crs = (this._map && this._map.options.crs) || L.CRS.EPSG3857;
+          layer._latlng = crs.pointToLatLng(
+            L.point(c.x * size.x + layer._point.x, c.y * size.y + layer._point.y), c.z);
+        }
+        return layer;
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Styles
+  // ---------------------------------------------------------------------------
+  function incidentStyle(properties, zoom) {
+    return {
+      radius: zoom >= 15 ? 6 : zoom >= 13 ? 5 : zoom >= 11 ? 4 : 3,
+      fill: true,
+      fillColor: categoryFor(properties.category).colour,
+      fillOpacity: 0.9,
+      stroke: true,
+      color: '#1f2328',
+      opacity: 0.75,
+      weight: 1
+    };
+  }
+
+  var BOUNDARY_STYLE = { fill: false, stroke: true, color: '#23262b', opacity: 0.85, weight: 2 };
+  var GENERIC_STYLE = { fill: true, fillColor: '#6b7280', fillOpacity: 0.15, color: '#4b5563', weight: 1, opacity: 0.8, radius: 3 };
+
+  function styleFor(sourceLayer) {
+    if (sourceLayer === 'incidents') { return incidentStyle; }
+    if (sourceLayer === 'boundaries') { return BOUNDARY_STYLE; }
+    return GENERIC_STYLE;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Popups
+  // ---------------------------------------------------------------------------
+  var monthFormat = new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+  function formatMonth(month) {
+    var m = /^(\d{4})-(\d{2})$/.exec(str(month));
+    if (!m || +m[2] < 1 || +m[2] > 12) { return str(month) || 'Unknown'; }
+    return monthFormat.format(new Date(Date.UTC(+m[1], +m[2] - 1, 1)));
+  }
+
+  function addRow(dl, label, value, emptyText) {
+    var dd = el('dd', value ? null : 'popup-empty', value || emptyText);
+    dl.appendChild(el('dt', null, label));
+    dl.appendChild(dd);
+  }
+
+  function incidentDetails(p, withLocation) {
+    var wrap = el('div', 'incident');
+    var cat = categoryFor(p.category);
+    var title = el('h3', 'incident-title');
+    var swatch = el('span', 'swatch');
+    swatch.setAttribute('aria-hidden', 'true');
+    swatch.style.backgroundColor = cat.colour;
+    title.appendChild(swatch);
+    title.appendChild(document.createTextNode(str(p.category_name) || (cat === FALLBACK ? str(p.category) || 'Incident' : cat.name)));
+    wrap.appendChild(title);
+    var dl = el('dl', 'incident-fields');
+    addRow(dl, 'Month', formatMonth(p.month), 'Unknown');
+    if (withLocation) { addRow(dl, 'Location', str(p.location), 'Not recorded'); }
+    addRow(dl, 'Outcome', str(p.outcome), 'No outcome recorded');
+    addRow(dl, 'Area (LSOA)', str(p.lsoa), 'Not recorded');
+    wrap.appendChild(dl);
+    return wrap;
+  }
+
+  // police.uk snaps incidents to shared anonymous points, so several incidents
+  // usually sit exactly on top of each other: list them all.
+  function incidentsAt(target) {
+    var found = [], seen = {};
+    var renderer = target._renderer;
+    var layers = (renderer && renderer._layers) || {};
+    Object.keys(layers).forEach(function (id) {
+      var l = layers[id];
+      if (!l._point || !l.properties || l._point.distanceTo(target._point) > 0.5) { return; }
+      var key = l.featureId !== undefined ? 'id:' + l.featureId : 'leaflet:' + id;
+      if (seen[key]) { return; }
+      seen[key] = true;
+      found.push(l.properties);
+    });
+    if (!found.length) { found.push(target.properties || {}); }
+    found.sort(function (a, b) { return str(b.month).localeCompare(str(a.month)); });
+    return found;
+  }
+
+  function popupContent(list) {
+    var root = el('div', 'incident-popup');
+    if (list.length === 1) {
+      root.appendChild(incidentDetails(list[0], true));
+      return root;
+    }
+    root.appendChild(el('p', 'popup-heading', list.length + ' incidents at this location'));
+    var location = str(list[0].location);
+    if (location) { root.appendChild(el('p', 'popup-location', location)); }
+    var ol = el('ol', 'incident-list');
+    list.slice(0, MAX_POPUP_ITEMS).forEach(function (p) {
+      var li = el('li');
+      li.appendChild(incidentDetails(p, str(p.location) !== location));
+      ol.appendChild(li);
+    });
+    root.appendChild(ol);
+    if (list.length > MAX_POPUP_ITEMS) {
+      root.appendChild(el('p', 'popup-more', '…and ' + (list.length - MAX_POPUP_ITEMS) + ' more. Zoom in for detail.'));
+    }
+    return root;
+  }
+
+  function openIncidentPopup(map, e) {
+    var target = e.layer || e.propagatedFrom;
+    if (!target || !target.properties) { return; }
+    L.popup({ maxWidth: 320, minWidth: 220, className: 'hotspot-popup', autoPanPadding: [24, 24] })
+      .setLatLng(target._latlng || e.latlng)
+      .setContent(popupContent(incidentsAt(target)))
+      .openOn(map);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Legend, notice
+  // ---------------------------------------------------------------------------
+  function buildLegend() {
+    var list = $('legend-list');
+    CATEGORIES.concat([FALLBACK]).forEach(function (c) {
+      var li = el('li', 'legend-item');
+      var swatch = el('span', 'swatch');
+      swatch.setAttribute('aria-hidden', 'true');
+      swatch.style.backgroundColor = c.colour;
+      li.appendChild(swatch);
+      li.appendChild(el('span', 'legend-label', c.name));
+      list.appendChild(li);
+    });
+
+    var toggle = $('legend-toggle');
+    var body = $('legend-body');
+    var narrow = window.matchMedia('(max-width: 640px)');
+    var userChoice = null;
+
+    function setExpanded(expanded) {
+      toggle.setAttribute('aria-expanded', expanded ? 'true' : 'false');
+      toggle.querySelector('.legend-toggle-label').textContent = expanded ? 'Hide' : 'Show';
+      body.hidden = !expanded;
+      $('legend').classList.toggle('legend-collapsed', !expanded);
+    }
+    setExpanded(!narrow.matches);
+    toggle.addEventListener('click', function () {
+      userChoice = toggle.getAttribute('aria-expanded') !== 'true';
+      setExpanded(userChoice);
+    });
+    var onChange = function () { if (userChoice === null) { setExpanded(!narrow.matches); } };
+    if (narrow.addEventListener) { narrow.addEventListener('change', onChange); }
+  }
+
+  function showNotice(text) {
+    if (!text) { return; }
+    $('notice-text').textContent = text;
+    $('notice').hidden = false;
+    $('notice-dismiss').addEventListener('click', function () {
+      $('notice').hidden = true;
+      $('map').focus();
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Start-up
+  // ---------------------------------------------------------------------------
+  function isNum(v) { return typeof v === 'number' && isFinite(v); }
+
+  function boundsFromArray(b) {
+    if (!Array.isArray(b) || b.length !== 4 || !b.every(isNum)) { return null; }
+    return L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
+  }
+
+  function setInitialView(map, config) {
+    var bounds = boundsFromArray(config.bounds);
+    if (bounds && bounds.isValid()) {
+      map.fitBounds(bounds, { padding: [16, 16] });
+      return;
+    }
+    var c = config.center;
+    var center = Array.isArray(c) && c.length === 2 && c.every(isNum) ? [c[1], c[0]] : [52.48, -0.92];
+    map.setView(center, isNum(config.zoom) ? config.zoom : 11);
+  }
+
+  function addBasemap(map, basemap, layerControl) {
+    if (!basemap || typeof basemap.url !== 'string' || !basemap.url) { return; }
+    var reported = false;
+    var layer = L.tileLayer(basemap.url, {
+      maxZoom: isNum(basemap.max_zoom) ? basemap.max_zoom : 19,
+      attribution: sanitizeAttribution(str(basemap.attribution)),
+      zIndex: 1
+    });
+    layer.on('tileerror', function () {
+      if (!reported) { reported = true; recordError('basemap', 'tiles could not be loaded'); }
+    });
+    layer.addTo(map);
+    layerControl.addBaseLayer(layer, 'Street map');
+  }
+
+  function addVectorLayer(map, VectorGrid, name, tilejson, tilejsonURL, layerControl) {
+    if (!tilejson || !Array.isArray(tilejson.tiles) || typeof tilejson.tiles[0] !== 'string') {
+      throw new Error('TileJSON has no tiles URL');
+    }
+    var styles = {};
+    (Array.isArray(tilejson.vector_layers) ? tilejson.vector_layers : []).forEach(function (vl) {
+      if (vl && typeof vl.id === 'string') { styles[vl.id] = styleFor(vl.id); }
+    });
+    if (!styles[name]) { styles[name] = styleFor(name); }
+
+    var options = {
+      layerName: name,
+      rendererFactory: canvasTileFactory,
+      vectorTileLayerStyles: styles,
+      interactive: name === 'incidents',
+      tolerance: 3,                    // extra click radius (px) for small markers
+      attribution: sanitizeAttribution(tilejson.attribution),
+      zIndex: name === 'incidents' ? 20 : 10,
+      updateWhenZooming: false,
+      keepBuffer: 2
+    };
+    if (isNum(tilejson.maxzoom)) { options.maxNativeZoom = tilejson.maxzoom; }
+    if (isNum(tilejson.minzoom)) { options.minNativeZoom = tilejson.minzoom; }
+    var bounds = boundsFromArray(tilejson.bounds);
+    if (bounds && bounds.isValid()) { options.bounds = bounds; }
+
+    var layer = new VectorGrid(resolveTemplate(tilejson.tiles[0], tilejsonURL), options);
+    layer.on('loading', function () { statusState.loading[name] = true; renderStatus(); });
+    layer.on('load', function () { statusState.loading[name] = false; renderStatus(); });
+    if (options.interactive) {
+      layer.on('click', function (e) { openIncidentPopup(map, e); });
+    }
+    hotspot.tilesLoaded[name] = 0;
+    hotspot.layers[name] = layer;
+    layer.addTo(map);
+    layerControl.addOverlay(layer, escapeHTML(LAYER_LABELS[name] || name));
+    return layer;
+  }
+
+  function summary(config) {
+    var n = config.incident_count;
+    if (!isNum(n)) { return 'Map ready'; }
+    if (n === 0) { return 'No incidents loaded'; }
+    return n.toLocaleString('en-GB') + (n === 1 ? ' incident' : ' incidents') + ' recorded';
+  }
+
+  function fail(context, err) {
+    recordError(context, err);
+    document.body.dataset.ready = 'error';
+    setStatus('The map could not be loaded');
+  }
+
+  function start() {
+    buildLegend();
+    if (!window.L || !L.VectorGrid || !L.VectorGrid.Protobuf || !L.Canvas || !L.Canvas.Tile) {
+      fail('startup', new Error('map libraries did not load'));
+      return;
+    }
+    patchVectorGrid();
+    var VectorGrid = makeVectorGridClass();
+
+    var mapEl = $('map');
+    var map = L.map(mapEl, { minZoom: 5, zoomControl: true });
+    hotspot.map = map;
+    L.control.scale({ position: 'bottomleft' }).addTo(map);
+    var layerControl = L.control.layers(null, null, { position: 'topleft', collapsed: true });
+
+    // Keep Leaflet's idea of the map size in step with layout changes
+    // (notice banner dismissed, window resized, header wrapping).
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () { map.invalidateSize({ pan: false }); }).observe(mapEl);
+    }
+
+    var configURL = new URL('api/config', document.baseURI).href;
+    fetchJSON(configURL)
+      .then(function (config) {
+        if (!config || typeof config !== 'object') { throw new Error('not a JSON object'); }
+        hotspot.config = config;
+        var title = str(config.title) || 'Crime map';
+        document.title = title;
+        $('page-title').textContent = title;
+        showNotice(str(config.notice));
+
+        var hasBasemap = config.basemap && typeof config.basemap === 'object';
+        map.setMaxZoom(hasBasemap && isNum(config.basemap.max_zoom) ? config.basemap.max_zoom : 18);
+        mapEl.classList.toggle('map-plain', !hasBasemap);
+        setInitialView(map, config);
+        if (hasBasemap) { addBasemap(map, config.basemap, layerControl); }
+        setStatus(summary(config));
+
+        var names = (Array.isArray(config.layers) ? config.layers : []).filter(function (n) {
+          return typeof n === 'string' && /^[A-Za-z0-9_-]+$/.test(n);
+        });
+        return Promise.all(names.map(function (name) {
+          var url = new URL('tiles/' + encodeURIComponent(name) + '.json', document.baseURI).href;
+          return fetchJSON(url).then(
+            function (tj) { return { name: name, url: url, tilejson: tj }; },
+            function (err) { recordError(name + ' TileJSON', err); return null; });
+        })).then(function (results) {
+          results.forEach(function (r) {
+            if (!r) { return; }
+            try {
+              addVectorLayer(map, VectorGrid, r.name, r.tilejson, r.url, layerControl);
+            } catch (err) {
+              recordError(r.name + ' layer', err);
+            }
+          });
+          layerControl.addTo(map);
+          hotspot.ready = true;
+          document.body.dataset.ready = 'true';
+        });
+      })
+      .catch(function (err) {
+        fail('config', err);
+      });
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
+  }
+})();

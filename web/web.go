@@ -1,0 +1,267 @@
+// Package web is the HTTP face of the server: the gorilla/mux router, one
+// table of routes with who may use each, the handlers, and the Leaflet app
+// embedded from web/static.
+//
+// Handlers return errors; one adapter (serve) turns an error into a status
+// code and a message that helps the client, and logs the detail. No SQL
+// text or internal error reaches a client.
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/harborough-csp/hotspot/tiles"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// Config is what the web layer needs to know beyond the database.
+type Config struct {
+	// Basemap is "none" (the default: works offline) or "osm" for
+	// OpenStreetMap's raster tiles under the data.
+	Basemap string
+	// PublicURL is the origin clients reach the server at, for absolute
+	// URLs in TileJSON; empty means "from the request's Host".
+	PublicURL string
+	// TileTimeout bounds one tile query; past it the client gets 503.
+	TileTimeout time.Duration
+}
+
+// Basemaps are the accepted Config.Basemap values.
+var Basemaps = []string{"none", "osm"}
+
+// Access says who may use a route. Every route declares one.
+type Access int
+
+const (
+	// Public routes are open to anyone, signed in or not. They must serve
+	// only data that is safe for the public.
+	Public Access = iota
+)
+
+func (a Access) String() string {
+	switch a {
+	case Public:
+		return "public"
+	}
+	return fmt.Sprintf("Access(%d)", int(a))
+}
+
+// Route is one entry of the route table.
+type Route struct {
+	Name   string
+	Method string
+	Path   string // mux template; a trailing "/" with Prefix true matches a subtree
+	Prefix bool
+	Access Access
+	handle func(http.ResponseWriter, *http.Request) error
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	pool   *pgxpool.Pool
+	tiles  *tiles.Server
+	cfg    Config
+	log    *slog.Logger
+	static fs.FS
+	routes []Route
+}
+
+// New returns the server's HTTP handler.
+func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger) (*Server, error) {
+	if cfg.Basemap == "" {
+		cfg.Basemap = "none"
+	}
+	if cfg.Basemap != "none" && cfg.Basemap != "osm" {
+		return nil, fmt.Errorf("basemap %q: want one of %v", cfg.Basemap, Basemaps)
+	}
+	if cfg.TileTimeout == 0 {
+		cfg.TileTimeout = 10 * time.Second
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	static, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{pool: pool, tiles: tiles.New(pool), cfg: cfg, log: log, static: static}
+	s.routes = []Route{
+		{Name: "healthz", Method: http.MethodGet, Path: "/healthz", Access: Public, handle: s.healthz},
+		{Name: "config", Method: http.MethodGet, Path: "/api/config", Access: Public, handle: s.config},
+		{Name: "tilejson", Method: http.MethodGet, Path: "/tiles/{layer}.json", Access: Public, handle: s.tileJSON},
+		{Name: "tile", Method: http.MethodGet, Path: "/tiles/{layer}/{z}/{x}/{y}.mvt", Access: Public, handle: s.tile},
+		{Name: "static", Method: http.MethodGet, Path: "/", Prefix: true, Access: Public, handle: s.staticFile},
+	}
+	return s, nil
+}
+
+// Routes returns the route table, for documentation and for tests that
+// walk every route.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// Handler returns the router with the access log and security headers.
+func (s *Server) Handler() http.Handler {
+	r := mux.NewRouter()
+	for _, rt := range s.routes {
+		h := s.serve(rt)
+		var m *mux.Route
+		if rt.Prefix {
+			m = r.PathPrefix(rt.Path)
+		} else {
+			m = r.Path(rt.Path)
+		}
+		m.Methods(rt.Method, http.MethodHead).Handler(h).Name(rt.Name)
+	}
+	r.NotFoundHandler = s.serve(Route{Name: "not-found", handle: func(http.ResponseWriter, *http.Request) error {
+		return errNotFound
+	}})
+	r.MethodNotAllowedHandler = s.serve(Route{Name: "method-not-allowed", handle: func(http.ResponseWriter, *http.Request) error {
+		return &Error{Status: http.StatusMethodNotAllowed, Message: "method not allowed"}
+	}})
+	return securityHeaders(r)
+}
+
+// Error is an error with the status and message the client should get.
+type Error struct {
+	Status  int
+	Message string
+	Err     error // the detail, for the log only
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+var errNotFound = &Error{Status: http.StatusNotFound, Message: "not found"}
+
+// status maps an error to what the client is told.
+func status(err error) (int, string) {
+	var he *Error
+	switch {
+	case errors.As(err, &he):
+		return he.Status, he.Message
+	case errors.Is(err, tiles.ErrBadTile):
+		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, tiles.ErrUnknownLayer):
+		return http.StatusNotFound, err.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, "the query took too long; try a smaller area or a narrower filter"
+	case errors.Is(err, context.Canceled):
+		return 499, "client closed request" // nginx's code: the client went away
+	}
+	return http.StatusInternalServerError, "internal error"
+}
+
+// serve adapts a handler that returns an error into an http.Handler, and
+// writes the access log line.
+func (s *Server) serve(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		err := rt.handle(rec, r)
+		if err != nil {
+			code, msg := status(err)
+			if code >= 500 && code != http.StatusServiceUnavailable {
+				s.log.Error("request failed", "route", rt.Name, "path", r.URL.Path, "err", err)
+			}
+			if !rec.wrote && code != 499 {
+				writeJSON(rec, code, map[string]any{"error": msg, "status": code})
+			} else if code == 499 {
+				rec.status = code
+			}
+		}
+		s.log.Info("request", "method", r.Method, "route", rt.Name, "path", r.URL.Path,
+			"status", rec.code(), "bytes", rec.bytes, "ms", float64(time.Since(start).Microseconds())/1000,
+			"remote", r.RemoteAddr)
+	})
+}
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if !r.wrote {
+		r.status, r.wrote = http.StatusOK, true
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+func (r *recorder) code() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(code)
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// contentSecurityPolicy allows only our own scripts and styles; the one
+// outside origin is OpenStreetMap's tile server, used only when the
+// operator asks for that basemap.
+const contentSecurityPolicy = "default-src 'self'; img-src 'self' data: https://tile.openstreetmap.org; " +
+	"style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// baseURL is the origin for absolute URLs in responses.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

@@ -1,0 +1,202 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb/encoding/mvt"
+
+	"github.com/harborough-csp/hotspot/geo/ingest"
+	"github.com/harborough-csp/hotspot/geo/store/storetest"
+	"github.com/harborough-csp/hotspot/web"
+)
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+
+const policeFile = "../../shared/data/police-uk/2024-01-leicestershire-street.csv"
+
+// newServer starts the web server over a fresh database; with load, the
+// real January 2024 police.uk month is imported first.
+func newServer(t *testing.T, load bool) (*httptest.Server, *pgxpool.Pool) {
+	t.Helper()
+	pool := storetest.DB(t)
+	if load {
+		if _, err := os.Stat(policeFile); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("real data missing (CI is set): %v", err)
+			}
+			t.Skipf("real data missing: %v", err)
+		}
+		if _, err := ingest.ImportPoliceUKFile(context.Background(), pool, policeFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv, err := web.New(pool, web.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts, pool
+}
+
+func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// TestStatusCodes walks the routes with good and bad requests.
+func TestStatusCodes(t *testing.T) {
+	ts, _ := newServer(t, true)
+	tests := []struct {
+		path     string
+		want     int
+		wantType string
+		wantBody string // a substring of the body
+	}{
+		{"/healthz", 200, "application/json", `"database":"ok"`},
+		{"/", 200, "text/html", "<html"},
+		{"/index.html", 200, "text/html", "<html"},
+		{"/app.js", 200, "javascript", ""},
+		{"/api/config", 200, "application/json", `"incident_count":`},
+		{"/tiles/incidents.json", 200, "application/json", `"tilejson":"3.0.0"`},
+		{"/tiles/boundaries.json", 200, "application/json", `"vector_layers"`},
+		{"/tiles/incidents/11/1018/671.mvt", 200, "application/vnd.mapbox-vector-tile", ""},
+		{"/tiles/incidents/12/0/0.mvt", 204, "", ""}, // the Arctic: no crimes
+		{"/tiles/incidents/11/1018/2048.mvt", 400, "application/json", "y \\\"2048\\\" must be a whole number from 0 to 2047"},
+		{"/tiles/incidents/23/0/0.mvt", 400, "application/json", "zoom"},
+		{"/tiles/incidents/x/0/0.mvt", 400, "application/json", "zoom"},
+		{"/tiles/incidents/-1/0/0.mvt", 400, "application/json", "zoom"},
+		{"/tiles/incidents/1/0/0.mvt?from=2024-01", 400, "application/json", "query parameters"},
+		{"/tiles/nope/1/0/0.mvt", 404, "application/json", "unknown layer"},
+		{"/tiles/nope.json", 404, "application/json", "unknown layer"},
+		{"/no/such/page", 404, "application/json", "not found"},
+		{"/vendor/", 404, "application/json", "not found"},
+	}
+	for _, tt := range tests {
+		resp, body := get(t, ts.URL+tt.path)
+		if resp.StatusCode != tt.want {
+			t.Errorf("GET %s = %d; want %d (body %.200s)", tt.path, resp.StatusCode, tt.want, body)
+			continue
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, tt.wantType) {
+			t.Errorf("GET %s Content-Type = %q; want %q", tt.path, ct, tt.wantType)
+		}
+		if !strings.Contains(string(body), tt.wantBody) {
+			t.Errorf("GET %s body = %.300s; want it to contain %q", tt.path, body, tt.wantBody)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+			t.Errorf("GET %s Content-Security-Policy = %q; want default-src 'self'", tt.path, csp)
+		}
+	}
+	resp, err := http.Post(ts.URL+"/tiles/incidents.json", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /tiles/incidents.json = %d; want 405", resp.StatusCode)
+	}
+}
+
+// TestTileRevalidation checks the ETag / If-None-Match path, and that the
+// tile is a decodable MVT with incidents.
+func TestTileRevalidation(t *testing.T) {
+	ts, _ := newServer(t, true)
+	url := ts.URL + "/tiles/incidents/13/4075/2687.mvt" // Market Harborough
+	resp, body := get(t, url)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET tile = %d", resp.StatusCode)
+	}
+	layers, err := mvt.Unmarshal(body)
+	if err != nil || len(layers) != 1 || len(layers[0].Features) == 0 {
+		t.Fatalf("tile decodes to %d layers, %v; want incidents with features", len(layers), err)
+	}
+	etag := resp.Header.Get("ETag")
+	if etag == "" {
+		t.Fatal("tile has no ETag")
+	}
+	resp, body = get(t, url, "If-None-Match", etag)
+	if resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+		t.Errorf("GET tile with If-None-Match = %d, %d bytes; want 304, empty", resp.StatusCode, len(body))
+	}
+	resp, _ = get(t, url, "If-None-Match", `"something-else"`)
+	if resp.StatusCode != 200 {
+		t.Errorf("GET tile with another ETag = %d; want 200", resp.StatusCode)
+	}
+}
+
+// TestConfigWithoutData checks the notice an empty database shows.
+func TestConfigWithoutData(t *testing.T) {
+	ts, _ := newServer(t, false)
+	_, body := get(t, ts.URL+"/api/config")
+	var c struct {
+		IncidentCount int64      `json:"incident_count"`
+		Notice        string     `json:"notice"`
+		Bounds        [4]float64 `json:"bounds"`
+		Basemap       any        `json:"basemap"`
+	}
+	if err := json.Unmarshal(body, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.IncidentCount != 0 || c.Notice != web.NoDataNotice || c.Basemap != nil || c.Bounds[0] == 0 {
+		t.Errorf("config = %+v; want no incidents, the import notice, no basemap, and bounds", c)
+	}
+}
+
+// TestRouteTable checks that every route declares its access and that the
+// table has no duplicate names.
+func TestRouteTable(t *testing.T) {
+	pool := storetest.DB(t)
+	srv, err := web.New(pool, web.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range srv.Routes() {
+		if r.Name == "" || r.Path == "" || r.Method == "" || r.Access.String() == "" {
+			t.Errorf("route %+v is missing a field", r)
+		}
+		if seen[r.Name] {
+			t.Errorf("route name %q used twice", r.Name)
+		}
+		seen[r.Name] = true
+	}
+	if _, err := web.New(pool, web.Config{Basemap: "google"}, nil); err == nil {
+		t.Error(`web.New(Basemap "google") error = nil; want a refusal`)
+	}
+}
+
+// TestHealthzWhenDatabaseDown checks that /healthz says so when the
+// database stops answering.
+func TestHealthzWhenDatabaseDown(t *testing.T) {
+	ts, pool := newServer(t, false)
+	pool.Close()
+	resp, body := get(t, ts.URL+"/healthz")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "unreachable") {
+		t.Errorf("GET /healthz with the pool closed = %d %s; want 503 unreachable", resp.StatusCode, body)
+	}
+}
