@@ -75,17 +75,22 @@ VALUES ($1, $2, '', 0) RETURNING id`
 const insertQuarantine = `INSERT INTO quarantine (batch_id, line_no, raw, reason)
 SELECT $1, line_no, raw, reason FROM staging_incidents WHERE reason IS NOT NULL ORDER BY line_no`
 
-// insertIncidents moves the good staged rows into incidents. A row whose
-// (source, source_id) is already there is left as it was: a re-import adds
-// nothing and changes nothing.
+// insertIncidents moves the good staged rows into incidents, with the
+// point in all three systems (see migrations/0001). A row whose (source,
+// source_id) is already there is left as it was: a re-import adds nothing
+// and changes nothing.
 const insertIncidents = `INSERT INTO incidents (source, source_id, category, occurred_from, occurred_to,
-	location_text, lsoa_code, lsoa_name, outcome, context, reported_by, falls_within, geom, batch_id)
+	location_text, lsoa_code, lsoa_name, outcome, context, reported_by, falls_within,
+	geom, geom_bng, geom_web, batch_id)
 SELECT source, source_id, category, occurred_from, occurred_to,
 	location_text, lsoa_code, lsoa_name, outcome, context, reported_by, falls_within,
-	CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
+	p.geom, ST_Transform(p.geom, 27700), ST_Transform(p.geom, 3857),
 	$1
-FROM staging_incidents WHERE reason IS NULL
-ORDER BY line_no
+FROM staging_incidents s
+CROSS JOIN LATERAL (SELECT CASE WHEN s.lon IS NULL THEN NULL
+	ELSE ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END AS geom) p
+WHERE s.reason IS NULL
+ORDER BY s.line_no
 ON CONFLICT (source, source_id) DO NOTHING`
 
 const finishBatch = `UPDATE import_batches SET file_sha256 = $2, file_bytes = $3, rows_read = $4,

@@ -405,6 +405,8 @@
     L.Canvas.Tile.include({
       _onClick: function (e) {
         if (!this._map) { return; }
+        // As Leaflet's map does for its own elements: no focus ring on the map after a mouse click.
+        if (e.type === 'mousedown') { L.DomUtil.preventOutline(this._container); }
         var point = tilePointFromEvent(this, e), layer, clickedLayer, best = Infinity, d;
         for (var id in this._layers) {
           layer = this._layers[id];
@@ -424,23 +426,62 @@
     });
   }
 
-  function canvasTileFactory(coords, size, options) {
-    var renderer = L.canvas.tile(coords, size, options);
-    var ratio = Math.min(window.devicePixelRatio || 1, 3);
-    if (ratio > 1) {
-      var canvas = renderer.getContainer();
-      canvas.width = Math.round(size.x * ratio);
-      canvas.height = Math.round(size.y * ratio);
-      renderer._ctx.scale(ratio, ratio);
-    }
-    return renderer;
+  // How much a tile of zoom z is magnified on screen (> 1 when over-zoomed past
+  // maxNativeZoom, < 1 below minNativeZoom).
+  function displayScale(map, z) {
+    return map && map._loaded ? map.getZoomScale(map.getZoom(), z) : 1;
+  }
+
+  // Canvas tiles are drawn at devicePixelRatio, and at the over-zoom
+  // magnification too, so they stay sharp; sizes in the styles are divided by
+  // the same magnification (see scaledStyle), so markers and lines keep a
+  // constant on-screen size at every zoom. Layers are redrawn on zoomend while
+  // outside their native zoom range (see addVectorLayer).
+  function makeCanvasTileFactory(map) {
+    return function (coords, size, options) {
+      var scale = displayScale(map, coords.z);
+      var renderer = L.canvas.tile(coords, size,
+        L.extend({}, options, { tolerance: (options.tolerance || 0) / scale }));
+      var ratio = Math.min((window.devicePixelRatio || 1) * Math.max(scale, 1), 8);
+      if (ratio !== 1) {
+        var canvas = renderer.getContainer();
+        canvas.width = Math.round(size.x * ratio);
+        canvas.height = Math.round(size.y * ratio);
+        renderer._ctx.scale(ratio, ratio);
+      }
+      return renderer;
+    };
+  }
+
+  function withCoords(tile, coords) {
+    Object.keys(tile.layers).forEach(function (ln) {
+      tile.layers[ln].features.forEach(function (f) { f.tileCoords = coords; });
+    });
+    return tile;
   }
 
   function makeVectorGridClass() {
     return L.VectorGrid.Protobuf.extend({
-      options: { layerName: '' },
+      options: { layerName: '', tileCacheSize: 64 },
 
+      // Decoded tiles are kept (small LRU) so redraws and panning back need no refetch.
       _getVectorTilePromise: function (coords) {
+        var key = coords.z + '/' + coords.x + '/' + coords.y;
+        var cache = this._tileCache || (this._tileCache = new Map());
+        var hit = cache.get(key);
+        if (hit) {
+          cache.delete(key);
+          cache.set(key, hit);
+          return hit.then(function (tile) { return withCoords(tile, coords); });
+        }
+        var promise = this._fetchTile(coords);
+        cache.set(key, promise);
+        promise.then(function (tile) { if (tile.failed) { cache.delete(key); } });
+        while (cache.size > this.options.tileCacheSize) { cache.delete(cache.keys().next().value); }
+        return promise;
+      },
+
+      _fetchTile: function (coords) {
         var name = this.options.layerName;
         var where = name + ' tile ' + coords.z + '/' + coords.x + '/' + coords.y;
         var url;
@@ -450,22 +491,19 @@
           }));
         } catch (err) {
           recordError(where, err);
-          return Promise.resolve({ layers: {} });
+          return Promise.resolve({ layers: {}, failed: true });
         }
         return fetchTileBytes(url)
           .then(function (bytes) {
             if (!bytes) { return { layers: {} }; }
             var tile = decodeMVT(bytes), count = 0;
-            Object.keys(tile.layers).forEach(function (ln) {
-              tile.layers[ln].features.forEach(function (f) { f.tileCoords = coords; });
-              count += tile.layers[ln].features.length;
-            });
+            Object.keys(tile.layers).forEach(function (ln) { count += tile.layers[ln].features.length; });
             if (count > 0) { hotspot.tilesLoaded[name] = (hotspot.tilesLoaded[name] || 0) + 1; }
-            return tile;
+            return withCoords(tile, coords);
           })
           .catch(function (err) {
             recordError(where, err);
-            return { layers: {} };
+            return { layers: {}, failed: true };
           });
       },
 
@@ -486,9 +524,10 @@
   // ---------------------------------------------------------------------------
   // Styles
   // ---------------------------------------------------------------------------
+  // Sizes are in screen pixels at the map's current zoom.
   function incidentStyle(properties, zoom) {
     return {
-      radius: zoom >= 15 ? 6 : zoom >= 13 ? 5 : zoom >= 11 ? 4 : 3,
+      radius: zoom >= 16 ? 7 : zoom >= 14 ? 6 : zoom >= 12 ? 5 : zoom >= 10 ? 4 : 3,
       fill: true,
       fillColor: categoryFor(properties.category).colour,
       fillOpacity: 0.9,
@@ -502,10 +541,24 @@
   var BOUNDARY_STYLE = { fill: false, stroke: true, color: '#23262b', opacity: 0.85, weight: 2 };
   var GENERIC_STYLE = { fill: true, fillColor: '#6b7280', fillOpacity: 0.15, color: '#4b5563', weight: 1, opacity: 0.8, radius: 3 };
 
-  function styleFor(sourceLayer) {
-    if (sourceLayer === 'incidents') { return incidentStyle; }
-    if (sourceLayer === 'boundaries') { return BOUNDARY_STYLE; }
-    return GENERIC_STYLE;
+  // VectorGrid calls style functions with (properties, tileZoom); convert
+  // screen-pixel sizes to the tile's own pixels.
+  function scaledStyle(map, style) {
+    return function (properties, tileZoom) {
+      var s = displayScale(map, tileZoom);
+      var base = typeof style === 'function' ? style(properties, map._loaded ? map.getZoom() : tileZoom) : style;
+      if (s === 1) { return base; }
+      var out = L.extend({}, base);
+      if (out.radius) { out.radius /= s; }
+      if (out.weight) { out.weight /= s; }
+      return out;
+    };
+  }
+
+  function styleFor(map, sourceLayer) {
+    var style = sourceLayer === 'incidents' ? incidentStyle :
+      sourceLayer === 'boundaries' ? BOUNDARY_STYLE : GENERIC_STYLE;
+    return scaledStyle(map, style);
   }
 
   // ---------------------------------------------------------------------------
@@ -585,10 +638,36 @@
     return root;
   }
 
+  // Keep popups clear of the legend (which floats over the map) and of the
+  // map controls. On narrow screens the legend is collapsed first.
+  function popupOptions(map) {
+    var mapRect = map.getContainer().getBoundingClientRect();
+    var opts = { maxWidth: 320, minWidth: 200, className: 'hotspot-popup' };
+    var attribution = map.getContainer().querySelector('.leaflet-bottom.leaflet-right');
+    var bottom = (attribution ? attribution.getBoundingClientRect().height : 0) + 12;
+    if (mapRect.width <= 640) {
+      legend.collapse();
+      var legendBottom = $('legend').getBoundingClientRect().bottom - mapRect.top;
+      var controls = map.getContainer().querySelector('.leaflet-top.leaflet-left');
+      var controlsBottom = controls ? controls.getBoundingClientRect().bottom - mapRect.top : 0;
+      var top = Math.max(legendBottom, controlsBottom) + 8;
+      opts.maxWidth = Math.min(320, mapRect.width - 40);
+      opts.autoPanPaddingTopLeft = [10, top];
+      opts.autoPanPaddingBottomRight = [10, bottom];
+      opts.maxHeight = Math.max(150, mapRect.height - top - bottom - 70);  // 70: content margins, tip, marker
+    } else {
+      var legendRect = $('legend').getBoundingClientRect();
+      opts.autoPanPaddingTopLeft = [56, 16];
+      opts.autoPanPaddingBottomRight = [Math.max(16, mapRect.right - legendRect.left + 12), bottom];
+      opts.maxHeight = Math.max(200, Math.min(440, mapRect.height - bottom - 100));
+    }
+    return opts;
+  }
+
   function openIncidentPopup(map, e) {
     var target = e.layer || e.propagatedFrom;
     if (!target || !target.properties) { return; }
-    L.popup({ maxWidth: 320, minWidth: 220, className: 'hotspot-popup', autoPanPadding: [24, 24] })
+    L.popup(popupOptions(map))
       .setLatLng(target._latlng || e.latlng)
       .setContent(popupContent(incidentsAt(target)))
       .openOn(map);
@@ -597,6 +676,8 @@
   // ---------------------------------------------------------------------------
   // Legend, notice
   // ---------------------------------------------------------------------------
+  var legend = { collapse: function () {} };
+
   function buildLegend() {
     var list = $('legend-list');
     CATEGORIES.concat([FALLBACK]).forEach(function (c) {
@@ -626,6 +707,9 @@
       setExpanded(userChoice);
     });
     var onChange = function () { if (userChoice === null) { setExpanded(!narrow.matches); } };
+    legend.collapse = function () {
+      if (toggle.getAttribute('aria-expanded') === 'true') { userChoice = false; setExpanded(false); }
+    };
     if (narrow.addEventListener) { narrow.addEventListener('change', onChange); }
   }
 
@@ -681,13 +765,13 @@
     }
     var styles = {};
     (Array.isArray(tilejson.vector_layers) ? tilejson.vector_layers : []).forEach(function (vl) {
-      if (vl && typeof vl.id === 'string') { styles[vl.id] = styleFor(vl.id); }
+      if (vl && typeof vl.id === 'string') { styles[vl.id] = styleFor(map, vl.id); }
     });
-    if (!styles[name]) { styles[name] = styleFor(name); }
+    if (!styles[name]) { styles[name] = styleFor(map, name); }
 
     var options = {
       layerName: name,
-      rendererFactory: canvasTileFactory,
+      rendererFactory: makeCanvasTileFactory(map),
       vectorTileLayerStyles: styles,
       interactive: name === 'incidents',
       tolerance: 3,                    // extra click radius (px) for small markers
@@ -702,6 +786,18 @@
     if (bounds && bounds.isValid()) { options.bounds = bounds; }
 
     var layer = new VectorGrid(resolveTemplate(tilejson.tiles[0], tilejsonURL), options);
+    // Outside the native zoom range Leaflet magnifies existing tiles; redraw them
+    // so that marker sizes and line widths are recomputed for the new zoom.
+    var lastZoom = map.getZoom();
+    var outsideNative = function (z) {
+      return (options.maxNativeZoom !== undefined && z > options.maxNativeZoom) ||
+        (options.minNativeZoom !== undefined && z < options.minNativeZoom);
+    };
+    map.on('zoomend', function () {
+      var z = map.getZoom();
+      if (z !== lastZoom && (outsideNative(z) || outsideNative(lastZoom))) { layer.redraw(); }
+      lastZoom = z;
+    });
     layer.on('loading', function () { statusState.loading[name] = true; renderStatus(); });
     layer.on('load', function () { statusState.loading[name] = false; renderStatus(); });
     if (options.interactive) {
