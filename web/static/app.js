@@ -27,7 +27,7 @@
   // ---------------------------------------------------------------------------
   var CATEGORIES = [
     { slug: 'anti-social-behaviour', name: 'Anti-social behaviour', colour: '#f28e2b' },
-    { slug: 'bicycle-theft', name: 'Bicycle theft', colour: '#76b7b2' },
+    { slug: 'bicycle-theft', name: 'Bicycle theft', colour: '#bcbd22' },
     { slug: 'burglary', name: 'Burglary', colour: '#7b3294' },
     { slug: 'criminal-damage-arson', name: 'Criminal damage and arson', colour: '#e15759' },
     { slug: 'drugs', name: 'Drugs', colour: '#59a14f' },
@@ -735,7 +735,7 @@
 
   function setInitialView(map, config) {
     var bounds = boundsFromArray(config.bounds);
-    if (bounds && bounds.isValid()) {
+    if (bounds && bounds.isValid() && bounds.getWest() < bounds.getEast() && bounds.getSouth() < bounds.getNorth()) {
       map.fitBounds(bounds, { padding: [16, 16] });
       return;
     }
@@ -745,7 +745,6 @@
   }
 
   function addBasemap(map, basemap, layerControl) {
-    if (!basemap || typeof basemap.url !== 'string' || !basemap.url) { return; }
     var reported = false;
     var layer = L.tileLayer(basemap.url, {
       maxZoom: isNum(basemap.max_zoom) ? basemap.max_zoom : 19,
@@ -756,7 +755,7 @@
       if (!reported) { reported = true; recordError('basemap', 'tiles could not be loaded'); }
     });
     layer.addTo(map);
-    layerControl.addBaseLayer(layer, 'Street map');
+    layerControl.addOverlay(layer, 'Street map');
   }
 
   function addVectorLayer(map, VectorGrid, name, tilejson, tilejsonURL, layerControl) {
@@ -799,7 +798,7 @@
       lastZoom = z;
     });
     layer.on('loading', function () { statusState.loading[name] = true; renderStatus(); });
-    layer.on('load', function () { statusState.loading[name] = false; renderStatus(); });
+    layer.on('load remove', function () { statusState.loading[name] = false; renderStatus(); });
     if (options.interactive) {
       layer.on('click', function (e) { openIncidentPopup(map, e); });
     }
@@ -841,7 +840,7 @@
     // Keep Leaflet's idea of the map size in step with layout changes
     // (notice banner dismissed, window resized, header wrapping).
     if (window.ResizeObserver) {
-      new ResizeObserver(function () { map.invalidateSize({ pan: false }); }).observe(mapEl);
+      new ResizeObserver(function () { map.invalidateSize({ animate: false }); }).observe(mapEl);
     }
 
     var configURL = new URL('api/config', document.baseURI).href;
@@ -854,15 +853,17 @@
         $('page-title').textContent = title;
         showNotice(str(config.notice));
 
-        var hasBasemap = config.basemap && typeof config.basemap === 'object';
+        var hasBasemap = !!(config.basemap && typeof config.basemap.url === 'string' && config.basemap.url);
         map.setMaxZoom(hasBasemap && isNum(config.basemap.max_zoom) ? config.basemap.max_zoom : 18);
-        mapEl.classList.toggle('map-plain', !hasBasemap);
+        map.invalidateSize({ animate: false });   // the notice banner may have changed the map's height
         setInitialView(map, config);
         if (hasBasemap) { addBasemap(map, config.basemap, layerControl); }
         setStatus(summary(config));
 
         var names = (Array.isArray(config.layers) ? config.layers : []).filter(function (n) {
-          return typeof n === 'string' && /^[A-Za-z0-9_-]+$/.test(n);
+          var ok = typeof n === 'string' && /^[A-Za-z0-9_.-]+$/.test(n);
+          if (!ok) { recordError('config', 'ignored layer name ' + JSON.stringify(n)); }
+          return ok;
         });
         return Promise.all(names.map(function (name) {
           var url = new URL('tiles/' + encodeURIComponent(name) + '.json', document.baseURI).href;
