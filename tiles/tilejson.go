@@ -66,6 +66,21 @@ func (s *Server) Bounds(ctx context.Context) ([4]float64, error) {
 	return b, nil
 }
 
+// layerBounds returns the layer's data extent, or the district's when the
+// layer is empty.
+func (s *Server) layerBounds(ctx context.Context, l Layer) ([4]float64, error) {
+	var b [4]float64
+	err := s.pool.QueryRow(ctx, `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (`+l.extentSQL+`) x(e)`).
+		Scan(&b[0], &b[1], &b[2], &b[3])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s.Bounds(ctx)
+	}
+	if err != nil {
+		return b, fmt.Errorf("%s bounds: %w", l.Name, err)
+	}
+	return b, nil
+}
+
 // TileJSON describes layer; baseURL is the server's external origin and
 // path prefix, e.g. "http://127.0.0.1:8080".
 func (s *Server) TileJSON(ctx context.Context, layer, baseURL string) (TileJSON, error) {
@@ -73,7 +88,7 @@ func (s *Server) TileJSON(ctx context.Context, layer, baseURL string) (TileJSON,
 	if err != nil {
 		return TileJSON{}, err
 	}
-	b, err := s.Bounds(ctx)
+	b, err := s.layerBounds(ctx, l)
 	if err != nil {
 		return TileJSON{}, err
 	}

@@ -80,7 +80,18 @@ type Layer struct {
 	// sql builds the tile; $1..$3 are z, x, y and $4 the buffer as a
 	// fraction of the tile, and it returns one bytea.
 	sql string
+	// extentSQL returns the layer's data extent in WGS84 as one box2d, or
+	// no row when the layer is empty.
+	extentSQL string
 }
+
+// Extent queries. TileJSON bounds tell clients where tiles can have data,
+// so they are the layer's own extent: bounding the incidents layer by the
+// district would cut off real crimes just over the border at a tile edge.
+const (
+	incidentsExtentSQL  = `SELECT e FROM (SELECT ST_Extent(geom) AS e FROM incidents) s WHERE e IS NOT NULL`
+	boundariesExtentSQL = `SELECT e FROM (SELECT ST_Extent(geom) AS e FROM boundaries) s WHERE e IS NOT NULL`
+)
 
 // incidentsSQL builds the incidents layer: one point per incident, with
 // what a popup needs. The && on the buffered envelope keeps the query on
@@ -131,7 +142,8 @@ func Catalogue() []Layer {
 				"category": "String", "category_name": "String", "month": "String",
 				"location": "String", "outcome": "String", "lsoa": "String",
 			},
-			sql: incidentsSQL,
+			sql:       incidentsSQL,
+			extentSQL: incidentsExtentSQL,
 		},
 		{
 			Name:        "boundaries",
@@ -140,6 +152,7 @@ func Catalogue() []Layer {
 			MaxZoom:     MaxZoom,
 			Fields:      map[string]string{"kind": "String", "code": "String", "name": "String"},
 			sql:         boundariesSQL,
+			extentSQL:   boundariesExtentSQL,
 		},
 	}
 }

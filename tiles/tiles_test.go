@@ -195,6 +195,18 @@ func TestIncidentTiles(t *testing.T) {
 			}
 		}
 	}
+	// TileJSON bounds cover every point of the file, even those far outside
+	// the district (police.uk files hold other forces' areas too).
+	tj, err := srv.TileJSON(ctx, "incidents", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pts {
+		ll := project.Mercator.ToWGS84(p.merc)
+		if ll[0] < tj.Bounds[0]-1e-6 || ll[0] > tj.Bounds[2]+1e-6 || ll[1] < tj.Bounds[1]-1e-6 || ll[1] > tj.Bounds[3]+1e-6 {
+			t.Fatalf("point %v outside TileJSON bounds %v", ll, tj.Bounds)
+		}
+	}
 	// A tile in the sea has no features: an empty body.
 	b, err := srv.Tile(ctx, "incidents", maptile.At(orb.Point{-30, 45}, 12))
 	if err != nil || len(b) != 0 {
@@ -245,7 +257,7 @@ func TestBoundaryTiles(t *testing.T) {
 	if feat.Properties.MustString("code", "") != "E07000131" || feat.Properties.MustString("kind", "") != "district" {
 		t.Errorf("district feature properties = %v; want code E07000131, kind district", feat.Properties)
 	}
-	tj, err := srv.TileJSON(ctx, "incidents", "http://example.test")
+	tj, err := srv.TileJSON(ctx, "boundaries", "http://example.test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,10 +265,15 @@ func TestBoundaryTiles(t *testing.T) {
 	if tj.Bounds[0] > -1.30 || tj.Bounds[0] < -1.31 || tj.Bounds[3] < 52.68 || tj.Bounds[3] > 52.69 {
 		t.Errorf("TileJSON bounds = %v; want the district outline's extent", tj.Bounds)
 	}
-	if tj.TileJSON != "3.0.0" || len(tj.Tiles) != 1 || tj.Tiles[0] != "http://example.test/tiles/incidents/{z}/{x}/{y}.mvt" {
-		t.Errorf("TileJSON = %+v; want version 3.0.0 and the incidents URL", tj)
+	if tj.TileJSON != "3.0.0" || len(tj.Tiles) != 1 || tj.Tiles[0] != "http://example.test/tiles/boundaries/{z}/{x}/{y}.mvt" {
+		t.Errorf("TileJSON = %+v; want version 3.0.0 and the boundaries URL", tj)
 	}
-	if len(tj.VectorLayers) != 1 || tj.VectorLayers[0].ID != "incidents" || tj.VectorLayers[0].Fields["category"] != "String" {
-		t.Errorf("TileJSON vector_layers = %+v; want incidents with its fields", tj.VectorLayers)
+	if len(tj.VectorLayers) != 1 || tj.VectorLayers[0].ID != "boundaries" || tj.VectorLayers[0].Fields["code"] != "String" {
+		t.Errorf("TileJSON vector_layers = %+v; want boundaries with its fields", tj.VectorLayers)
+	}
+	// With no incidents, the incidents layer falls back to the district.
+	tj, err = srv.TileJSON(ctx, "incidents", "http://example.test")
+	if err != nil || tj.Bounds[3] < 52.68 || tj.Bounds[3] > 52.69 || tj.VectorLayers[0].Fields["category"] != "String" {
+		t.Errorf("empty incidents TileJSON = %+v, %v; want the district's bounds and the incident fields", tj, err)
 	}
 }

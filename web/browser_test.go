@@ -190,6 +190,19 @@ func TestBrowserMapPage(t *testing.T) {
 	if p := b.Problems(); len(p) > 0 {
 		t.Errorf("console problems on the map page: %v", p)
 	}
+	// HOTSPOT_SCREENSHOT=file.png keeps a picture of the loaded page, for a
+	// person to look at; the assertions above do not depend on it.
+	if path := os.Getenv("HOTSPOT_SCREENSHOT"); path != "" {
+		// Give the remaining tiles a moment to draw.
+		chromedp.Run(b.ctx, chromedp.Poll[bool](`!document.querySelector('.leaflet-tile-loading')`, poll)) //nolint:errcheck // best effort
+		png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	errs, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`window.hotspot.errors.map(String)`))
 	if err != nil {
 		t.Fatal(err)
