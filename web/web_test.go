@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb/encoding/mvt"
@@ -198,5 +199,21 @@ func TestHealthzWhenDatabaseDown(t *testing.T) {
 	resp, body := get(t, ts.URL+"/healthz")
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "unreachable") {
 		t.Errorf("GET /healthz with the pool closed = %d %s; want 503 unreachable", resp.StatusCode, body)
+	}
+}
+
+// TestTileDeadline checks that a tile query past its deadline gives 503
+// with a message, not a hang or a 500.
+func TestTileDeadline(t *testing.T) {
+	pool := storetest.DB(t)
+	srv, err := web.New(pool, web.Config{TileTimeout: time.Nanosecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	resp, body := get(t, ts.URL+"/tiles/incidents/10/508/335.mvt")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "took too long") {
+		t.Errorf("GET tile with a 1ns deadline = %d %s; want 503 saying it took too long", resp.StatusCode, body)
 	}
 }
