@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -72,6 +73,8 @@ var stagingColumns = []string{
 const insertBatch = `INSERT INTO import_batches (source, file_name, file_sha256, file_bytes)
 VALUES ($1, $2, '', 0) RETURNING id`
 
+const countStaged = `SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL) FROM staging_incidents`
+
 const insertQuarantine = `INSERT INTO quarantine (batch_id, line_no, raw, reason)
 SELECT $1, line_no, raw, reason FROM staging_incidents WHERE reason IS NOT NULL ORDER BY line_no`
 
@@ -100,6 +103,18 @@ WHERE id = $1`
 // BumpDataVersion marks the data as changed, so caches keyed on the data
 // version stop serving what they made before.
 const BumpDataVersion = `UPDATE data_version SET version = version + 1, changed_at = now()`
+
+const importedSQL = `SELECT EXISTS (SELECT 1 FROM import_batches WHERE file_sha256 = $1 AND finished_at IS NOT NULL)`
+
+// Imported reports whether a finished import batch had a file with this
+// SHA-256 (hex), so a caller can skip a file it has loaded before.
+func Imported(ctx context.Context, pool *pgxpool.Pool, sha256hex string) (bool, error) {
+	var done bool
+	if err := pool.QueryRow(ctx, importedSQL, sha256hex).Scan(&done); err != nil {
+		return false, fmt.Errorf("check import batches: %w", err)
+	}
+	return done, nil
+}
 
 // ImportPoliceUKFile imports one police.uk street-level CSV file.
 func ImportPoliceUKFile(ctx context.Context, pool *pgxpool.Pool, path string) (Summary, error) {
@@ -138,10 +153,23 @@ func ImportPoliceUK(ctx context.Context, pool *pgxpool.Pool, name string, r io.R
 			}
 			return err
 		}
-		if _, err := tx.Exec(ctx, insertQuarantine, sum.BatchID); err != nil {
+		// Every row read must have reached the staging table, and every
+		// rejected one the quarantine: check rather than trust the counters.
+		var staged, bad int
+		if err := tx.QueryRow(ctx, countStaged).Scan(&staged, &bad); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, insertIncidents, sum.BatchID)
+		if staged != sum.Read || bad != sum.Quarantined {
+			return fmt.Errorf("staged %d rows (%d rejected) but read %d (%d rejected)", staged, bad, sum.Read, sum.Quarantined)
+		}
+		tag, err := tx.Exec(ctx, insertQuarantine, sum.BatchID)
+		if err != nil {
+			return err
+		}
+		if int(tag.RowsAffected()) != sum.Quarantined {
+			return fmt.Errorf("quarantined %d rows; want %d", tag.RowsAffected(), sum.Quarantined)
+		}
+		tag, err = tx.Exec(ctx, insertIncidents, sum.BatchID)
 		if err != nil {
 			return err
 		}
@@ -202,7 +230,7 @@ func (s *stagingSource) Next() bool {
 func (s *stagingSource) Values() ([]any, error) {
 	r := s.rec
 	if r.Reason != "" {
-		return []any{r.Line, r.Raw, r.Reason, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, nil
+		return []any{r.Line, storableRaw(r.Raw), storableRaw(r.Reason), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, nil
 	}
 	in := r.Incident
 	var lon, lat any
@@ -214,6 +242,17 @@ func (s *stagingSource) Values() ([]any, error) {
 }
 
 func (s *stagingSource) Err() error { return s.err }
+
+// storableRaw makes a rejected row's text storable in a UTF-8 text column:
+// PostgreSQL refuses invalid UTF-8 and NUL bytes, and one such row must not
+// abort the whole file. Invalid bytes become U+FFFD and NUL becomes U+2400
+// (the visible "␀"); the row's reason already says which fault it had.
+func storableRaw(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\u2400")
+}
 
 // reasonKind reduces a reason such as `bad month "2024-13"` to its kind,
 // "bad month", for the summary's counts.
