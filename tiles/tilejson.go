@@ -18,9 +18,9 @@ const Attribution = `Contains public sector information licensed under the ` +
 	`Contains National Statistics data © Crown copyright and database right. ` +
 	`Place names © <a href="https://www.geonames.org/">GeoNames</a> (CC BY 4.0).`
 
-// HarboroughBounds is the district's extent (west, south, east, north),
-// used until a district boundary is loaded.
-var HarboroughBounds = [4]float64{-1.2680, 52.3840, -0.7210, 52.6570}
+// HarboroughBounds returns the district's extent (west, south, east,
+// north), used until a district boundary is loaded.
+func HarboroughBounds() [4]float64 { return [4]float64{-1.2680, 52.3840, -0.7210, 52.6570} }
 
 // VectorLayer describes one MVT layer inside a TileJSON document.
 type VectorLayer struct {
@@ -59,12 +59,23 @@ func (s *Server) Bounds(ctx context.Context) ([4]float64, error) {
 	err := s.pool.QueryRow(ctx, boundsSQL).Scan(&b[0], &b[1], &b[2], &b[3])
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return HarboroughBounds, nil
+			return HarboroughBounds(), nil
 		}
 		return b, fmt.Errorf("bounds: %w", err)
 	}
 	return b, nil
 }
+
+// IncidentCount returns how many incidents are stored, located or not.
+func (s *Server) IncidentCount(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, countIncidentsSQL).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count incidents: %w", err)
+	}
+	return n, nil
+}
+
+const countIncidentsSQL = `SELECT count(*) FROM incidents`
 
 // layerBounds returns the layer's data extent, or the district's when the
 // layer is empty.

@@ -239,8 +239,8 @@ func TestBoundaryTiles(t *testing.T) {
 	ctx := context.Background()
 	srv := tiles.New(pool)
 	before, err := srv.Bounds(ctx)
-	if err != nil || before != tiles.HarboroughBounds {
-		t.Errorf("Bounds() with no district = %v, %v; want %v", before, err, tiles.HarboroughBounds)
+	if err != nil || before != tiles.HarboroughBounds() {
+		t.Errorf("Bounds() with no district = %v, %v; want %v", before, err, tiles.HarboroughBounds())
 	}
 	if err := ingest.LoadBoundaries(ctx, pool, "district", bs); err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ import (
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.pool.Ping(ctx); err != nil {
+	if err := s.db.Ping(ctx); err != nil {
 		s.log.Warn("health check: database does not answer", "err", err)
 		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
 	}
@@ -53,8 +53,8 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var n int64
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM incidents`).Scan(&n); err != nil {
+	n, err := s.tiles.IncidentCount(ctx)
+	if err != nil {
 		return err
 	}
 	c := appConfig{
@@ -79,7 +79,11 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
-	tj, err := s.tiles.TileJSON(r.Context(), mux.Vars(r)["layer"], s.baseURL(r))
+	base, err := s.baseURL(r)
+	if err != nil {
+		return err
+	}
+	tj, err := s.tiles.TileJSON(r.Context(), mux.Vars(r)["layer"], base)
 	if err != nil {
 		return err
 	}

@@ -16,17 +16,25 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/harborough-csp/hotspot/tiles"
 )
 
 //go:embed static
 var staticFiles embed.FS
+
+// Pinger reports whether the database answers; *pgxpool.Pool is one.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
 
 // Config is what the web layer needs to know beyond the database.
 type Config struct {
@@ -38,18 +46,48 @@ type Config struct {
 	PublicURL string
 	// TileTimeout bounds one tile query; past it the client gets 503.
 	TileTimeout time.Duration
+	// RequestTimeout bounds every other request.
+	RequestTimeout time.Duration
 }
 
-// Basemaps are the accepted Config.Basemap values.
-var Basemaps = []string{"none", "osm"}
+// Validate fills in defaults and checks the configuration, so that a
+// mistake is reported before anything slow (starting a database, loading
+// data) has happened.
+func (c *Config) Validate() error {
+	if c.Basemap == "" {
+		c.Basemap = "none"
+	}
+	if c.Basemap != "none" && c.Basemap != "osm" {
+		return fmt.Errorf("basemap %q: want none or osm", c.Basemap)
+	}
+	if c.TileTimeout == 0 {
+		c.TileTimeout = 10 * time.Second
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 30 * time.Second
+	}
+	if c.TileTimeout < 0 || c.RequestTimeout < 0 {
+		return fmt.Errorf("timeouts must be positive (tile %v, request %v)", c.TileTimeout, c.RequestTimeout)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("public URL %q: want http(s)://host[:port][/prefix]", c.PublicURL)
+		}
+	}
+	return nil
+}
 
 // Access says who may use a route. Every route declares one.
 type Access int
 
 const (
+	// accessUnset is the zero value, so that a route that forgets to say
+	// who may use it is refused by New rather than silently public.
+	accessUnset Access = iota
 	// Public routes are open to anyone, signed in or not. They must serve
 	// only data that is safe for the public.
-	Public Access = iota
+	Public
 )
 
 func (a Access) String() string {
@@ -72,7 +110,7 @@ type Route struct {
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	pool   *pgxpool.Pool
+	db     Pinger
 	tiles  *tiles.Server
 	cfg    Config
 	log    *slog.Logger
@@ -80,16 +118,10 @@ type Server struct {
 	routes []Route
 }
 
-// New returns the server's HTTP handler.
-func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger) (*Server, error) {
-	if cfg.Basemap == "" {
-		cfg.Basemap = "none"
-	}
-	if cfg.Basemap != "none" && cfg.Basemap != "osm" {
-		return nil, fmt.Errorf("basemap %q: want one of %v", cfg.Basemap, Basemaps)
-	}
-	if cfg.TileTimeout == 0 {
-		cfg.TileTimeout = 10 * time.Second
+// New returns the server over db (for health checks) and the tile server.
+func New(db Pinger, ts *tiles.Server, cfg Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -98,7 +130,7 @@ func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{pool: pool, tiles: tiles.New(pool), cfg: cfg, log: log, static: static}
+	s := &Server{db: db, tiles: ts, cfg: cfg, log: log, static: static}
 	s.routes = []Route{
 		{Name: "healthz", Method: http.MethodGet, Path: "/healthz", Access: Public, handle: s.healthz},
 		{Name: "config", Method: http.MethodGet, Path: "/api/config", Access: Public, handle: s.config},
@@ -106,7 +138,26 @@ func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger) (*Server, error) {
 		{Name: "tile", Method: http.MethodGet, Path: "/tiles/{layer}/{z}/{x}/{y}.mvt", Access: Public, handle: s.tile},
 		{Name: "static", Method: http.MethodGet, Path: "/", Prefix: true, Access: Public, handle: s.staticFile},
 	}
+	if err := checkRoutes(s.routes); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// checkRoutes refuses a route table with a route that declares no access
+// or a name used twice.
+func checkRoutes(routes []Route) error {
+	seen := map[string]bool{}
+	for _, r := range routes {
+		if r.Access == accessUnset {
+			return fmt.Errorf("route %q declares no access", r.Name)
+		}
+		if seen[r.Name] {
+			return fmt.Errorf("route name %q used twice", r.Name)
+		}
+		seen[r.Name] = true
+	}
+	return nil
 }
 
 // Routes returns the route table, for documentation and for tests that
@@ -163,12 +214,20 @@ func status(err error) (int, string) {
 		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, tiles.ErrUnknownLayer):
 		return http.StatusNotFound, err.Error()
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), isQueryCanceled(err):
 		return http.StatusServiceUnavailable, "the query took too long; try a smaller area or a narrower filter"
 	case errors.Is(err, context.Canceled):
 		return 499, "client closed request" // nginx's code: the client went away
 	}
 	return http.StatusInternalServerError, "internal error"
+}
+
+// isQueryCanceled reports whether PostgreSQL cancelled the statement
+// (SQLSTATE 57014): its statement_timeout, the server-side twin of our
+// request deadlines.
+func isQueryCanceled(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "57014"
 }
 
 // serve adapts a handler that returns an error into an http.Handler, and
@@ -177,7 +236,11 @@ func (s *Server) serve(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
-		err := rt.handle(rec, r)
+		// Every request has a deadline; the request's own context also ends
+		// when the client hangs up, which cancels its query.
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		err := s.call(rt, rec, r.WithContext(ctx))
 		if err != nil {
 			code, msg := status(err)
 			if code >= 500 && code != http.StatusServiceUnavailable {
@@ -193,6 +256,17 @@ func (s *Server) serve(rt Route) http.Handler {
 			"status", rec.code(), "bytes", rec.bytes, "ms", float64(time.Since(start).Microseconds())/1000,
 			"remote", r.RemoteAddr)
 	})
+}
+
+// call runs the handler, turning a panic into an error so that the client
+// gets a 500 and the log gets the detail and an access line.
+func (s *Server) call(rt Route, w http.ResponseWriter, r *http.Request) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return rt.handle(w, r)
 }
 
 type recorder struct {
@@ -254,14 +328,24 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// baseURL is the origin for absolute URLs in responses.
-func (s *Server) baseURL(r *http.Request) string {
+// hostPattern is a DNS name or IPv4 address, or a bracketed IPv6 address,
+// with an optional port: what a browser sends as Host.
+var hostPattern = regexp.MustCompile(`^([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(:[0-9]{1,5})?$`)
+
+// baseURL is the origin for absolute URLs in responses: the configured
+// public URL, or else the request's Host. A Host that is not a plain
+// host[:port] is refused, so a client cannot plant markup or another path in
+// the URLs we hand out. Behind a proxy, set PublicURL.
+func (s *Server) baseURL(r *http.Request) (string, error) {
 	if s.cfg.PublicURL != "" {
-		return strings.TrimRight(s.cfg.PublicURL, "/")
+		return strings.TrimRight(s.cfg.PublicURL, "/"), nil
+	}
+	if !hostPattern.MatchString(r.Host) {
+		return "", &Error{Status: http.StatusBadRequest, Message: "bad Host header"}
 	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	return scheme + "://" + r.Host, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/harborough-csp/hotspot/geo/ingest"
 	"github.com/harborough-csp/hotspot/geo/store/storetest"
+	"github.com/harborough-csp/hotspot/tiles"
 	"github.com/harborough-csp/hotspot/web"
 )
 
@@ -39,7 +40,7 @@ func newServer(t *testing.T, load bool) (*httptest.Server, *pgxpool.Pool) {
 			t.Fatal(err)
 		}
 	}
-	srv, err := web.New(pool, web.Config{}, nil)
+	srv, err := web.New(pool, tiles.New(pool), web.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,26 +169,61 @@ func TestConfigWithoutData(t *testing.T) {
 	}
 }
 
-// TestRouteTable checks that every route declares its access and that the
-// table has no duplicate names.
-func TestRouteTable(t *testing.T) {
+// TestConfigValidation checks that bad settings are refused up front.
+func TestConfigValidation(t *testing.T) {
 	pool := storetest.DB(t)
-	srv, err := web.New(pool, web.Config{}, nil)
+	for _, c := range []web.Config{
+		{Basemap: "google"},
+		{TileTimeout: -time.Second},
+		{RequestTimeout: -time.Second},
+		{PublicURL: "ftp://example.test"},
+		{PublicURL: "example.test"},
+		{PublicURL: "https://example.test/?a=b"},
+	} {
+		if _, err := web.New(pool, tiles.New(pool), c, nil); err == nil {
+			t.Errorf("web.New(%+v) error = nil; want a refusal", c)
+		}
+	}
+	for _, c := range []web.Config{{}, {Basemap: "osm"}, {PublicURL: "https://maps.example.test/hotspot/"}} {
+		if _, err := web.New(pool, tiles.New(pool), c, nil); err != nil {
+			t.Errorf("web.New(%+v) error = %v; want it accepted", c, err)
+		}
+	}
+}
+
+// TestHostHeader checks that TileJSON's URLs follow the public URL when one
+// is set, and that a Host header that is not host[:port] is refused.
+func TestHostHeader(t *testing.T) {
+	pool := storetest.DB(t)
+	srv, err := web.New(pool, tiles.New(pool), web.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
-	for _, r := range srv.Routes() {
-		if r.Name == "" || r.Path == "" || r.Method == "" || r.Access.String() == "" {
-			t.Errorf("route %+v is missing a field", r)
+	for _, tt := range []struct {
+		host string
+		want int
+	}{{"127.0.0.1:8080", 200}, {"[::1]:8080", 200}, {"maps.example.test", 200}, {"evil.test/x?", 400}, {"a\"b", 400}, {"", 400}} {
+		req := httptest.NewRequest(http.MethodGet, "/tiles/incidents.json", nil)
+		req.Host = tt.host
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("GET /tiles/incidents.json with Host %q = %d; want %d", tt.host, rec.Code, tt.want)
 		}
-		if seen[r.Name] {
-			t.Errorf("route name %q used twice", r.Name)
+		if tt.want == 200 && !strings.Contains(rec.Body.String(), `"http://`+tt.host+`/tiles/incidents/{z}/{x}/{y}.mvt"`) {
+			t.Errorf("TileJSON for Host %q = %s; want tiles on that host", tt.host, rec.Body.String())
 		}
-		seen[r.Name] = true
 	}
-	if _, err := web.New(pool, web.Config{Basemap: "google"}, nil); err == nil {
-		t.Error(`web.New(Basemap "google") error = nil; want a refusal`)
+	pub, err := web.New(pool, tiles.New(pool), web.Config{PublicURL: "https://maps.example.test/hotspot/"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/tiles/incidents.json", nil)
+	req.Host = "evil.test"
+	rec := httptest.NewRecorder()
+	pub.Handler().ServeHTTP(rec, req)
+	if !strings.Contains(rec.Body.String(), `"https://maps.example.test/hotspot/tiles/incidents/{z}/{x}/{y}.mvt"`) {
+		t.Errorf("TileJSON with a public URL = %s; want its tiles under the public URL", rec.Body.String())
 	}
 }
 
@@ -206,7 +242,7 @@ func TestHealthzWhenDatabaseDown(t *testing.T) {
 // with a message, not a hang or a 500.
 func TestTileDeadline(t *testing.T) {
 	pool := storetest.DB(t)
-	srv, err := web.New(pool, web.Config{TileTimeout: time.Nanosecond}, nil)
+	srv, err := web.New(pool, tiles.New(pool), web.Config{TileTimeout: time.Nanosecond}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
