@@ -11,7 +11,7 @@ missing=()
 
 # The PostgreSQL server binaries: Debian's /usr/lib/postgresql/N/bin.
 pg_major=""
-for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -n -r); do
+for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n -r); do
   if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then
     pg_major=$(basename "$(dirname "$d")")
     break
@@ -39,7 +39,7 @@ if [ "$want_browser" = browser ]; then
 fi
 
 if ! command -v go >/dev/null 2>&1; then
-  echo "Go is not installed: install Go 1.24 or newer (https://go.dev/doc/install)" >&2
+  echo "Go is not installed: install Go 1.25 or newer (the version go.mod names) (https://go.dev/doc/install)" >&2
   exit 1
 fi
 

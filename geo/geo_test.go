@@ -81,7 +81,7 @@ func TestCategorySlug(t *testing.T) {
 	// Every police.uk category's slug is its own slugified form or one of
 	// police.uk's two irregular slugs, and all are distinct.
 	seen := map[string]bool{}
-	for _, c := range geo.PoliceUKCategories {
+	for _, c := range geo.PoliceUKCategories() {
 		if seen[c.Slug] {
 			t.Errorf("slug %q listed twice", c.Slug)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/harborough-csp/hotspot/geo"
 	"github.com/harborough-csp/hotspot/geo/store/storetest"
 	"github.com/harborough-csp/hotspot/migrations"
 )
@@ -69,5 +70,35 @@ func TestApplyConcurrently(t *testing.T) {
 	all, _ := migrations.All()
 	if total != len(all) {
 		t.Errorf("files applied across 4 concurrent Apply calls = %d; want %d", total, len(all))
+	}
+}
+
+// TestCategoriesMatchVocabulary keeps the seeded categories table and the
+// parser's list of police.uk categories in step.
+func TestCategoriesMatchVocabulary(t *testing.T) {
+	pool := storetest.DB(t)
+	rows, err := pool.Query(context.Background(), `SELECT slug, name FROM categories ORDER BY slug`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inDB := map[string]string{}
+	for rows.Next() {
+		var slug, name string
+		if err := rows.Scan(&slug, &name); err != nil {
+			t.Fatal(err)
+		}
+		inDB[slug] = name
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := geo.PoliceUKCategories()
+	if len(inDB) != len(want) {
+		t.Errorf("categories table has %d rows; geo lists %d", len(inDB), len(want))
+	}
+	for _, c := range want {
+		if inDB[c.Slug] != c.Name {
+			t.Errorf("categories[%q] = %q; want %q", c.Slug, inDB[c.Slug], c.Name)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/harborough-csp/hotspot/geo/ingest"
 	"github.com/harborough-csp/hotspot/web"
 )
 
@@ -48,6 +49,10 @@ boundaries/harborough-district.geojson.`,
 				return fmt.Errorf("%w: demo takes no arguments", errUsage)
 			}
 			f := opts.(*demoFlags)
+			cfg, err := f.serveFlags.config()
+			if err != nil {
+				return err
+			}
 			db, closeDB, err := g.openDB(ctx)
 			if err != nil {
 				return err
@@ -56,7 +61,7 @@ boundaries/harborough-district.geojson.`,
 			if err := loadDemoData(ctx, g, db.Pool, f.data); err != nil {
 				return err
 			}
-			return serveHTTP(ctx, g, db.Pool, &f.serveFlags, nil)
+			return serveHTTP(ctx, g, db.Pool, f.addr, cfg)
 		},
 	}
 }
@@ -66,8 +71,8 @@ func loadDemoData(ctx context.Context, g *globals, pool *pgxpool.Pool, dir strin
 		fmt.Fprintf(g.stdout, "no data folder at %s: the map starts empty.\n%s\n", dir, web.NoDataNotice)
 		return nil
 	}
-	var haveDistrict bool
-	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM boundaries WHERE kind = 'district')`).Scan(&haveDistrict); err != nil {
+	haveDistrict, err := ingest.HaveBoundaries(ctx, pool, "district")
+	if err != nil {
 		return err
 	}
 	district := filepath.Join(dir, "boundaries", "harborough-district.geojson")
@@ -114,8 +119,5 @@ func alreadyImported(ctx context.Context, pool *pgxpool.Pool, path string) (bool
 	if _, err := io.Copy(h, f); err != nil {
 		return false, err
 	}
-	var done bool
-	err = pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM import_batches WHERE file_sha256 = $1 AND finished_at IS NOT NULL)`,
-		hex.EncodeToString(h.Sum(nil))).Scan(&done)
-	return done, err
+	return ingest.Imported(ctx, pool, hex.EncodeToString(h.Sum(nil)))
 }

@@ -76,6 +76,10 @@ func TestHelp(t *testing.T) {
 		{[]string{"serve", "--no-such-flag"}, 2, "flag provided but not defined"},
 		{[]string{"serve", "--log-level", "loud"}, 2, "--log-level"},
 		{[]string{"migrate", "extra"}, 2, "takes no arguments"},
+		// Checked before the database starts: these return at once.
+		{[]string{"demo", "--basemap", "google"}, 2, "basemap"},
+		{[]string{"serve", "--tile-timeout", "-1s"}, 2, "--tile-timeout must be positive"},
+		{[]string{"serve", "--public-url", "example.test"}, 2, "public URL"},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
@@ -150,9 +154,6 @@ func TestImportAllMonths(t *testing.T) {
 	want := [6]int{len(files), rows, rows, 0, 0, noLoc}
 	if got != want {
 		t.Errorf("first import totals (files, read, inserted, present, quarantined, no location) = %v; want %v", got, want)
-	}
-	if got[1] != got[2]+got[3]+got[4] {
-		t.Errorf("read %d != inserted + present + quarantined (%d)", got[1], got[2]+got[3]+got[4])
 	}
 
 	out.Reset()
@@ -241,6 +242,7 @@ func TestDemoEmbedded(t *testing.T) {
 		r, _ := csvRows(t, f)
 		rows += r
 	}
+	t.Setenv("DATABASE_URL", "") // the demo must use its own cluster, whatever the environment says
 	// t.TempDir is 0700: as root the server's user could not enter it and
 	// the cluster would move elsewhere (see store.ClusterOptions). Open it.
 	base, err := os.MkdirTemp("", "hotspot-demo-test-")

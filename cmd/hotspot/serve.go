@@ -5,12 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/harborough-csp/hotspot/tiles"
 	"github.com/harborough-csp/hotspot/web"
 )
 
@@ -19,6 +21,19 @@ type serveFlags struct {
 	basemap     string
 	publicURL   string
 	tileTimeout time.Duration
+}
+
+// config returns the web configuration the flags describe, checked, so a
+// mistake is reported before the database starts.
+func (f *serveFlags) config() (web.Config, error) {
+	c := web.Config{Basemap: f.basemap, PublicURL: f.publicURL, TileTimeout: f.tileTimeout}
+	if f.tileTimeout <= 0 {
+		return c, fmt.Errorf("%w: --tile-timeout must be positive", errUsage)
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return c, nil
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -47,26 +62,34 @@ finish (up to 15 s), then the embedded database, if any, shuts down.`,
 			if len(args) > 0 {
 				return fmt.Errorf("%w: serve takes no arguments", errUsage)
 			}
+			f := opts.(*serveFlags)
+			cfg, err := f.config()
+			if err != nil {
+				return err
+			}
 			db, closeDB, err := g.openDB(ctx)
 			if err != nil {
 				return err
 			}
 			defer closeDB()
-			return serveHTTP(ctx, g, db.Pool, opts.(*serveFlags), nil)
+			return serveHTTP(ctx, g, db.Pool, f.addr, cfg)
 		},
 	}
 }
 
-// serveHTTP serves until ctx is cancelled. ready, if not nil, is called
-// with the listening address once the server accepts connections.
-func serveHTTP(ctx context.Context, g *globals, pool *pgxpool.Pool, f *serveFlags, ready func(addr string)) error {
-	srv, err := web.New(pool, web.Config{Basemap: f.basemap, PublicURL: f.publicURL, TileTimeout: f.tileTimeout}, g.log)
+// serveHTTP serves until ctx is cancelled, then drains in-flight requests
+// for up to 15 s and cuts off whatever is left, so the database can close.
+func serveHTTP(ctx context.Context, g *globals, pool *pgxpool.Pool, addr string, cfg web.Config) error {
+	srv, err := web.New(pool, tiles.New(pool), cfg, g.log)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	ln, err := net.Listen("tcp", f.addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
+	}
+	if cfg.PublicURL == "" && !isLoopback(ln.Addr()) {
+		g.log.Warn("listening beyond this machine without --public-url: TileJSON URLs follow each request's Host header; set --public-url behind a proxy")
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -75,16 +98,14 @@ func serveHTTP(ctx context.Context, g *globals, pool *pgxpool.Pool, f *serveFlag
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
 	g.log.Info("serving", "url", url)
 	fmt.Fprintf(g.stdout, "serving the map at %s (Ctrl-C to stop)\n", url)
-	if ready != nil {
-		ready(ln.Addr().String())
-	}
 	select {
 	case err := <-errc:
 		return err
@@ -94,10 +115,16 @@ func serveHTTP(ctx context.Context, g *globals, pool *pgxpool.Pool, f *serveFlag
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		g.log.Warn("requests still running after 15 s; closing their connections", "err", err)
+		hs.Close() //nolint:errcheck // we are stopping either way
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }

@@ -164,3 +164,14 @@ func LoadBoundaries(ctx context.Context, pool *pgxpool.Pool, kind string, bs []B
 		return err
 	})
 }
+
+const haveBoundariesSQL = `SELECT EXISTS (SELECT 1 FROM boundaries WHERE kind = $1)`
+
+// HaveBoundaries reports whether any area of kind is loaded.
+func HaveBoundaries(ctx context.Context, pool *pgxpool.Pool, kind string) (bool, error) {
+	var have bool
+	if err := pool.QueryRow(ctx, haveBoundariesSQL, kind).Scan(&have); err != nil {
+		return false, fmt.Errorf("check boundaries: %w", err)
+	}
+	return have, nil
+}
