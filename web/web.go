@@ -119,7 +119,9 @@ type Server struct {
 }
 
 // New returns the server over db (for health checks) and the tile server.
-func New(db Pinger, ts *tiles.Server, cfg Config, log *slog.Logger) (*Server, error) {
+// extra adds routes that other parts of the package build (each declares
+// its own access like every other route).
+func New(db Pinger, ts *tiles.Server, cfg Config, log *slog.Logger, extra ...Route) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -136,8 +138,10 @@ func New(db Pinger, ts *tiles.Server, cfg Config, log *slog.Logger) (*Server, er
 		{Name: "config", Method: http.MethodGet, Path: "/api/config", Access: Public, handle: s.config},
 		{Name: "tilejson", Method: http.MethodGet, Path: "/tiles/{layer}.json", Access: Public, handle: s.tileJSON},
 		{Name: "tile", Method: http.MethodGet, Path: "/tiles/{layer}/{z}/{x}/{y}.mvt", Access: Public, handle: s.tile},
-		{Name: "static", Method: http.MethodGet, Path: "/", Prefix: true, Access: Public, handle: s.staticFile},
 	}
+	s.routes = append(s.routes, extra...)
+	// The static subtree matches every path, so it goes last.
+	s.routes = append(s.routes, Route{Name: "static", Method: http.MethodGet, Path: "/", Prefix: true, Access: Public, handle: s.staticFile})
 	if err := checkRoutes(s.routes); err != nil {
 		return nil, err
 	}
