@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/harborough-csp/hotspot/migrations"
@@ -38,8 +39,8 @@ type Options struct {
 	Logger   *slog.Logger
 }
 
-// DB is an open database: a pgx pool, and the cluster behind it when we
-// started one.
+// DB is an open database: a pgx pool, and the embedded cluster behind it
+// when there is one (started by us or joined).
 type DB struct {
 	Pool    *pgxpool.Pool
 	Cluster *Cluster // nil with DATABASE_URL
@@ -56,6 +57,17 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	db := &DB{}
+	// On failure the cluster we joined or started must still be left, and
+	// ctx may be what failed (Ctrl-C during start-up): clean up with a
+	// context of its own, and say if that went wrong too.
+	fail := func(err error) (*DB, error) {
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		if cerr := db.Close(cctx); cerr != nil {
+			err = fmt.Errorf("%w (and closing the database: %v)", err, cerr)
+		}
+		return nil, err
+	}
 	dsn := opts.DatabaseURL
 	if dsn == "" {
 		c, err := StartCluster(ctx, ClusterOptions{DataDir: opts.DataDir, Durable: true, Logger: log})
@@ -68,25 +80,21 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 			name = "hotspot"
 		}
 		if err := c.CreateDatabase(ctx, name, ""); err != nil {
-			db.Close(ctx)
-			return nil, err
+			return fail(err)
 		}
 		dsn = c.ConnString(name)
 	}
 	pool, err := Connect(ctx, dsn, opts)
 	if err != nil {
-		db.Close(ctx)
-		return nil, err
+		return fail(err)
 	}
 	db.Pool = pool
 	if err := Prepare(ctx, pool, majorOf(db.Cluster)); err != nil {
-		db.Close(ctx)
-		return nil, err
+		return fail(err)
 	}
 	applied, err := migrations.Apply(ctx, pool)
 	if err != nil {
-		db.Close(ctx)
-		return nil, err
+		return fail(err)
 	}
 	db.Applied = applied
 	if len(applied) > 0 {
@@ -136,8 +144,9 @@ func Connect(ctx context.Context, dsn string, opts Options) (*pgxpool.Pool, erro
 // extension if it can. major is the embedded server's major version (0 for
 // an outside server), used to name the package to install.
 func Prepare(ctx context.Context, pool *pgxpool.Pool, major int) error {
+	const haveSQL = `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgis')`
 	var have bool
-	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgis')`).Scan(&have); err != nil {
+	if err := pool.QueryRow(ctx, haveSQL).Scan(&have); err != nil {
 		return fmt.Errorf("check for PostGIS: %w", err)
 	}
 	if have {
@@ -155,12 +164,22 @@ func Prepare(ctx context.Context, pool *pgxpool.Pool, major int) error {
 		return fmt.Errorf("%w: the PostgreSQL server has no PostGIS extension files; install them (on Debian: apt-get install %s)", ErrNoPostGIS, pkg)
 	}
 	if _, err := pool.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS postgis`); err != nil {
+		// Two first runs at once both find no PostGIS and both create it;
+		// IF NOT EXISTS does not cover that race, and the loser fails on a
+		// unique index. Look again before blaming privileges.
+		if err := pool.QueryRow(ctx, haveSQL).Scan(&have); err == nil && have {
+			return nil
+		}
+		if ctx.Err() != nil { // a Ctrl-C, not a missing privilege
+			return fmt.Errorf("create PostGIS: %w", err)
+		}
 		return fmt.Errorf("%w: the extension is installed on the server but could not be created in this database (%v); ask its owner to run CREATE EXTENSION postgis", ErrNoPostGIS, err)
 	}
 	return nil
 }
 
-// Close closes the pool and stops the embedded cluster if we started it.
+// Close closes the pool and leaves the embedded cluster, stopping it if no
+// other process uses it (see Cluster). ctx must be live: see Cluster.Stop.
 func (db *DB) Close(ctx context.Context) error {
 	if db.Pool != nil {
 		db.Pool.Close()
@@ -169,16 +188,18 @@ func (db *DB) Close(ctx context.Context) error {
 }
 
 // CreateDatabase creates database name in the cluster if it does not exist,
-// optionally as a copy of template.
+// optionally as a copy of template. Two processes may do this at once (two
+// first runs): if the other one wins, that is success too.
 func (c *Cluster) CreateDatabase(ctx context.Context, name, template string) error {
 	conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
 	if err != nil {
 		return fmt.Errorf("connect to cluster: %w", err)
 	}
 	defer conn.Close(ctx)
+	const existsSQL = `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`
 	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
-		return err
+	if err := conn.QueryRow(ctx, existsSQL, name).Scan(&exists); err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
 	}
 	if exists {
 		return nil
@@ -188,6 +209,16 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name, template string) err
 		sql += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
 	}
 	if _, err := conn.Exec(ctx, sql); err != nil {
+		// The loser of a race gets duplicate_database (42P04) or, when both
+		// passed the server's own check, a unique violation on
+		// pg_database's name index. Either way the database is there now.
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42P04" {
+			return nil
+		}
+		if qerr := conn.QueryRow(ctx, existsSQL, name).Scan(&exists); qerr == nil && exists {
+			return nil
+		}
 		return fmt.Errorf("create database %s: %w", name, err)
 	}
 	return nil

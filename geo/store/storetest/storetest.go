@@ -14,6 +14,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	neturl "net/url"
 	"os"
@@ -40,23 +41,32 @@ var (
 	admin    func(db string) string // connection string for a database
 	cluster  *store.Cluster
 	tmpDir   string
-	counter  atomic.Int64
-	prefix   = fmt.Sprintf("hotspot_test_%d_", os.Getpid())
-	template = prefix + "template"
+	// templateMade says the template database exists and Main must drop it.
+	templateMade bool
+	counter      atomic.Int64
+	prefix       = fmt.Sprintf("hotspot_test_%d_", os.Getpid())
+	template     = prefix + "template"
 )
 
-// Main runs the tests and then stops the test cluster, if one was started.
+// Main runs the tests, then drops the template database and stops and
+// removes the test cluster, if one was started.
 // Use it as: func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }.
 func Main(m *testing.M) int {
 	inMain = true
 	code := m.Run()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if templateMade {
+		// On an outside server nobody else would ever drop it.
+		if err := exec(ctx, admin("postgres"), "DROP DATABASE IF EXISTS "+template+" WITH (FORCE)"); err != nil {
+			fmt.Fprintln(os.Stderr, "storetest: drop template database:", err)
+		}
+	}
 	if cluster != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
 		if err := cluster.Stop(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "storetest:", err)
 		}
-		os.RemoveAll(tmpDir)
+		removeCluster(tmpDir, cluster.Dir)
 	}
 	return code
 }
@@ -122,6 +132,9 @@ func setup() {
 		}
 		cluster = c
 		admin = c.ConnString
+		// As root, the cluster may have moved out of dir (see
+		// store.ClusterOptions): note where, for Main and sweepStale.
+		os.WriteFile(filepath.Join(dir, "datadir"), []byte(c.Dir), 0o644) //nolint:errcheck // then only a moved cluster is not swept
 	}
 	setupErr = makeTemplate(ctx)
 }
@@ -135,6 +148,7 @@ func makeTemplate(ctx context.Context) error {
 	if err := exec(ctx, admin("postgres"), "CREATE DATABASE "+name); err != nil {
 		return err
 	}
+	templateMade = true
 	pool, err := store.Connect(ctx, admin(name), store.Options{})
 	if err != nil {
 		return err
@@ -174,25 +188,66 @@ func exec(ctx context.Context, dsn, sql string) error {
 }
 
 // sweepStale stops and removes test clusters left behind by test processes
-// that were killed before they could clean up.
+// that were killed before they could clean up. It touches only directories
+// of our own user: as root it would otherwise trust (and signal the PIDs
+// in, and delete) files that anyone can plant in /tmp.
 func sweepStale() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "hotspot-test-*"))
 	for _, d := range dirs {
+		st, err := os.Lstat(d)
+		if err != nil || !st.IsDir() || st.Sys().(*syscall.Stat_t).Uid != uint32(os.Geteuid()) {
+			continue
+		}
 		b, err := os.ReadFile(filepath.Join(d, "owner.pid"))
 		if err != nil {
 			continue
 		}
 		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 || syscall.Kill(pid, 0) == nil {
-			continue // owner still alive
+		if err != nil || pid <= 0 {
+			continue
 		}
-		if pm, err := os.ReadFile(filepath.Join(d, "pg", "postmaster.pid")); err == nil {
+		if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+			continue // owner still alive (EPERM: alive, someone else's)
+		}
+		dataDir := filepath.Join(d, "pg")
+		if b, err := os.ReadFile(filepath.Join(d, "datadir")); err == nil {
+			dataDir = string(b)
+		}
+		if pm, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid")); err == nil {
 			if first, _, ok := strings.Cut(string(pm), "\n"); ok {
-				if p, err := strconv.Atoi(first); err == nil && p > 0 {
+				if p, err := strconv.Atoi(first); err == nil && isPostmaster(p, dataDir) {
 					syscall.Kill(p, syscall.SIGQUIT) //nolint:errcheck // best effort: immediate shutdown
 				}
 			}
 		}
-		os.RemoveAll(d)
+		removeCluster(d, dataDir)
+	}
+}
+
+// isPostmaster reports whether process pid is a PostgreSQL server running
+// in dataDir. The PID in a stale postmaster.pid may since have been given
+// to any process, another test's server included, and must not be killed.
+func isPostmaster(pid int, dataDir string) bool {
+	proc := "/proc/" + strconv.Itoa(pid)
+	comm, err := os.ReadFile(proc + "/comm")
+	if err != nil || strings.TrimSpace(string(comm)) != "postgres" {
+		return false
+	}
+	cwd, err := os.Readlink(proc + "/cwd") // the server works in its data directory
+	if err != nil {
+		return false
+	}
+	want, err := filepath.EvalSymlinks(dataDir)
+	return err == nil && cwd == want
+}
+
+// removeCluster removes a test's temporary directory and, if the cluster
+// moved out of it to /var/lib/hotspot/<hash>/pgdata (as root; see
+// store.ClusterOptions), the directory it moved to, which is made for that
+// cluster alone and would otherwise be left behind by every test run.
+func removeCluster(tmp, dataDir string) {
+	os.RemoveAll(tmp)
+	if home := filepath.Dir(dataDir); filepath.Dir(home) == "/var/lib/hotspot" {
+		os.RemoveAll(home)
 	}
 }
