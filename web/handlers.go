@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"path"
@@ -41,7 +42,10 @@ type appConfig struct {
 	Basemap       *basemap   `json:"basemap"`
 	IncidentCount int64      `json:"incident_count"`
 	Notice        string     `json:"notice"`
-	Layers        []string   `json:"layers"`
+	// Layers are the tile layers the caller may see.
+	Layers []string `json:"layers"`
+	// User is who is signed in, or null.
+	User *userJSON `json:"user"`
 }
 
 // NoDataNotice is shown on the map when no incidents are loaded.
@@ -57,13 +61,24 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var user *User
+	if u, ok := UserFrom(ctx); ok {
+		user = &u
+	}
+	layers := []string{}
+	for _, name := range s.tiles.Names() {
+		if a, ok := s.layers[name]; ok && a.allows(user) {
+			layers = append(layers, name)
+		}
+	}
 	c := appConfig{
 		Title:         "Harborough crime map",
 		Center:        [2]float64{(b[0] + b[2]) / 2, (b[1] + b[3]) / 2},
 		Zoom:          11,
 		Bounds:        b,
 		IncidentCount: n,
-		Layers:        []string{"boundaries", "incidents"},
+		Layers:        layers,
+		User:          publicUser(user),
 	}
 	if n == 0 {
 		c.Notice = NoDataNotice
@@ -78,26 +93,48 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, c)
 }
 
-func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
-	base, err := s.baseURL(r)
-	if err != nil {
-		return err
+// tileJSON describes one layer; each layer has its own route, with its
+// own access (see tileRoutes).
+func (s *Server) tileJSON(layer string) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		base, err := s.baseURL(r)
+		if err != nil {
+			return err
+		}
+		tj, err := s.tiles.TileJSON(r.Context(), layer, base)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, tj)
 	}
-	tj, err := s.tiles.TileJSON(r.Context(), mux.Vars(r)["layer"], base)
-	if err != nil {
-		return err
+}
+
+// unknownLayer answers a tile or TileJSON request for a layer that has no
+// route of its own: 404, listing the layers. It never serves data, so it
+// can be public.
+func (s *Server) unknownLayer(w http.ResponseWriter, r *http.Request) error {
+	name := mux.Vars(r)["layer"]
+	if _, ok := s.layers[name]; ok {
+		// A known layer always matches its own route first; reaching here
+		// would be a routing bug, and must not serve its data.
+		return errNotFound
 	}
-	return writeJSON(w, http.StatusOK, tj)
+	return fmt.Errorf("%w %q (layers: %v)", tiles.ErrUnknownLayer, name, s.tiles.Names())
 }
 
 // mvtType is the registered media type of Mapbox Vector Tiles.
 const mvtType = "application/vnd.mapbox-vector-tile"
 
-func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
-	v := mux.Vars(r)
-	if _, err := s.tiles.Layer(v["layer"]); err != nil {
-		return err
+// tile serves one layer's tiles; each layer has its own route, with its
+// own access (see tileRoutes).
+func (s *Server) tile(layer string) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		return s.serveTile(w, r, layer)
 	}
+}
+
+func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, layer string) error {
+	v := mux.Vars(r)
 	t, err := tiles.ParseTile(v["z"], v["x"], v["y"])
 	if err != nil {
 		return err
@@ -109,7 +146,7 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 	// is cancelled. The timeout turns a runaway query into a 503.
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.TileTimeout)
 	defer cancel()
-	b, err := s.tiles.Tile(ctx, v["layer"], t)
+	b, err := s.tiles.Tile(ctx, layer, t)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -27,6 +28,8 @@ func TestStatus(t *testing.T) {
 		{fmt.Errorf("query: %w", &pgconn.PgError{Code: "57014", Message: "canceling statement due to statement timeout"}), 503},
 		{fmt.Errorf("query: %w", context.Canceled), 499},
 		{&Error{Status: 418, Message: "teapot"}, 418},
+		{fmt.Errorf("sign in: %w", badLogin{}), 401},
+		{fmt.Errorf("sign in: %w", limited{}), 429},
 		{errors.New(`ERROR: relation "incidents" does not exist`), 500},
 	}
 	for _, tt := range tests {
@@ -34,7 +37,7 @@ func TestStatus(t *testing.T) {
 		if code != tt.want {
 			t.Errorf("status(%v) = %d; want %d", tt.err, code, tt.want)
 		}
-		if code == 500 && strings.Contains(msg, "relation") {
+		if (code == 500 && strings.Contains(msg, "relation")) || strings.Contains(msg, "does not exist") || strings.Contains(msg, "192.0.2.1") {
 			t.Errorf("status(%v) message %q leaks the internal error", tt.err, msg)
 		}
 	}
@@ -65,3 +68,15 @@ func TestPanicIsA500(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// badLogin and limited stand for geo/auth's errors, which web recognises
+// by their methods.
+type badLogin struct{}
+
+func (badLogin) Error() string     { return "wrong user name or password (user does not exist)" }
+func (badLogin) LoginFailed() bool { return true }
+
+type limited struct{}
+
+func (limited) Error() string             { return "too many failures for 192.0.2.1" }
+func (limited) RetryAfter() time.Duration { return time.Minute }

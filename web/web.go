@@ -1,10 +1,23 @@
 // Package web is the HTTP face of the server: the gorilla/mux router, one
-// table of routes with who may use each, the handlers, and the Leaflet app
-// embedded from web/static.
+// table of routes with who may use each, the handlers, the sign-in page,
+// and the Leaflet app embedded from web/static.
 //
 // Handlers return errors; one adapter (serve) turns an error into a status
 // code and a message that helps the client, and logs the detail. No SQL
 // text or internal error reaches a client.
+//
+// serve is also where access is enforced, so that no handler can forget
+// it: before a handler runs, serve finds the caller (an API token in
+// "Authorization: Bearer", else a session cookie, else anonymous), puts
+// them in the request's context (UserFrom), and applies the route's
+// declared Access (401 for anonymous callers of a non-public route, 403
+// for a role the route does not list), the token scope the route needs,
+// and, on requests that change state, the origin and CSRF checks. Tile
+// layers get one route each, with the layer's access, so the precise
+// incidents layer is the police's by construction.
+//
+// Users, sessions and tokens live in PostgreSQL behind the Auth interface,
+// which geo/auth implements; this package does not import it.
 package web
 
 import (
@@ -15,10 +28,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,24 +93,50 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Access says who may use a route. Every route declares one.
-type Access int
+// Access says who may use a route: Public (anyone, signed in or not), or a
+// set of roles, e.g. Police|Analyst. Every route declares one; the zero
+// value is invalid, so a route that forgets is refused when the server
+// starts rather than being open by accident. serve enforces it before the
+// handler runs; handlers never check roles themselves.
+type Access uint8
 
 const (
-	// accessUnset is the zero value, so that a route that forgets to say
-	// who may use it is refused by New rather than silently public.
-	accessUnset Access = iota
 	// Public routes are open to anyone, signed in or not. They must serve
 	// only data that is safe for the public.
-	Public
+	Public Access = 1 << iota
+	// Police may see precise incidents.
+	Police
+	// Analyst works with aggregates and hotspots.
+	Analyst
+	// Admin manages users and data.
+	Admin
+
+	// SignedIn is every role: any user who has signed in.
+	SignedIn = Police | Analyst | Admin
+
+	// accessUnset is the zero value: a route without declared access.
+	accessUnset Access = 0
+	// accessAll is every bit a route may use.
+	accessAll = Public | SignedIn
 )
 
 func (a Access) String() string {
-	switch a {
-	case Public:
-		return "public"
+	if a == accessUnset {
+		return "unset"
 	}
-	return fmt.Sprintf("Access(%d)", int(a))
+	var parts []string
+	for _, b := range []struct {
+		bit  Access
+		name string
+	}{{Public, "public"}, {Police, "police"}, {Analyst, "analyst"}, {Admin, "admin"}} {
+		if a&b.bit != 0 {
+			parts = append(parts, b.name)
+		}
+	}
+	if a&^accessAll != 0 {
+		parts = append(parts, fmt.Sprintf("Access(%#x)", uint8(a&^accessAll)))
+	}
+	return strings.Join(parts, "|")
 }
 
 // Route is one entry of the route table.
@@ -104,26 +145,46 @@ type Route struct {
 	Method string
 	Path   string // mux template; a trailing "/" with Prefix true matches a subtree
 	Prefix bool
+	// Access is who may use the route.
 	Access Access
-	handle func(http.ResponseWriter, *http.Request) error
+	// TokenScope is the scope an API token needs to call the route (its
+	// user's role must also be allowed). Empty means "read" for GET
+	// routes; other routes take no API tokens unless they name a scope
+	// (ScopeIngest for machine uploads).
+	TokenScope string
+	handle     func(http.ResponseWriter, *http.Request) error
 }
 
 // Server holds the handlers' dependencies.
 type Server struct {
 	db     Pinger
 	tiles  *tiles.Server
+	auth   Auth
 	cfg    Config
 	log    *slog.Logger
 	static fs.FS
 	routes []Route
+	// layers is each tile layer's access, from layerAccess.
+	layers map[string]Access
 }
 
-// New returns the server over db (for health checks) and the tile server.
-// extra adds routes that other parts of the package build (each declares
-// its own access like every other route).
-func New(db Pinger, ts *tiles.Server, cfg Config, log *slog.Logger, extra ...Route) (*Server, error) {
+// layerAccess says who may see each tile layer. A layer of the tile
+// catalogue missing here stops the server from starting, so that a new
+// layer cannot become public by accident.
+var layerAccess = map[string]Access{
+	"incidents":  Police, // precise points
+	"boundaries": Public,
+}
+
+// New returns the server over db (for health checks), the tile server and
+// the user store. extra adds routes that other parts of the package build
+// (each declares its own access like every other route).
+func New(db Pinger, ts *tiles.Server, users Auth, cfg Config, log *slog.Logger, extra ...Route) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if users == nil {
+		return nil, errors.New("web.New: no user store (Auth) given")
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -132,13 +193,25 @@ func New(db Pinger, ts *tiles.Server, cfg Config, log *slog.Logger, extra ...Rou
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{db: db, tiles: ts, cfg: cfg, log: log, static: static}
+	s := &Server{db: db, tiles: ts, auth: users, cfg: cfg, log: log, static: static}
+	var names []string
+	for _, l := range tiles.Catalogue() {
+		names = append(names, l.Name)
+	}
+	tileRoutes, layers, err := s.tileRoutes(names, layerAccess)
+	if err != nil {
+		return nil, err
+	}
+	s.layers = layers
 	s.routes = []Route{
 		{Name: "healthz", Method: http.MethodGet, Path: "/healthz", Access: Public, handle: s.healthz},
 		{Name: "config", Method: http.MethodGet, Path: "/api/config", Access: Public, handle: s.config},
-		{Name: "tilejson", Method: http.MethodGet, Path: "/tiles/{layer}.json", Access: Public, handle: s.tileJSON},
-		{Name: "tile", Method: http.MethodGet, Path: "/tiles/{layer}/{z}/{x}/{y}.mvt", Access: Public, handle: s.tile},
+		{Name: "me", Method: http.MethodGet, Path: "/api/me", Access: Public, handle: s.me},
+		{Name: "login-page", Method: http.MethodGet, Path: "/login", Access: Public, handle: s.loginPage},
+		{Name: "login", Method: http.MethodPost, Path: "/login", Access: Public, handle: s.login},
+		{Name: "logout", Method: http.MethodPost, Path: "/logout", Access: SignedIn, handle: s.logout},
 	}
+	s.routes = append(s.routes, tileRoutes...)
 	s.routes = append(s.routes, extra...)
 	// The static subtree matches every path, so it goes last.
 	s.routes = append(s.routes, Route{Name: "static", Method: http.MethodGet, Path: "/", Prefix: true, Access: Public, handle: s.staticFile})
@@ -148,13 +221,51 @@ func New(db Pinger, ts *tiles.Server, cfg Config, log *slog.Logger, extra ...Rou
 	return s, nil
 }
 
-// checkRoutes refuses a route table with a route that declares no access
-// or a name used twice.
+// tileRoutes declares one tile route and one TileJSON route per layer,
+// each with that layer's access from table, so that the router, not the
+// handler, keeps a precise layer from the public. A layer without an entry
+// is an error. Two catch-all routes come after them and answer 404 with
+// the layer list for any other name; they serve no data.
+func (s *Server) tileRoutes(names []string, table map[string]Access) ([]Route, map[string]Access, error) {
+	var routes []Route
+	layers := map[string]Access{}
+	for _, name := range names {
+		a, ok := table[name]
+		if !ok {
+			return nil, nil, fmt.Errorf("tile layer %q has no access in web's layer table: say who may see it", name)
+		}
+		layers[name] = a
+		routes = append(routes,
+			Route{Name: "tilejson-" + name, Method: http.MethodGet, Path: "/tiles/" + name + ".json", Access: a, handle: s.tileJSON(name)},
+			Route{Name: "tile-" + name, Method: http.MethodGet, Path: "/tiles/" + name + "/{z}/{x}/{y}.mvt", Access: a, handle: s.tile(name)},
+		)
+	}
+	routes = append(routes,
+		Route{Name: "tilejson-unknown", Method: http.MethodGet, Path: "/tiles/{layer}.json", Access: Public, handle: s.unknownLayer},
+		Route{Name: "tile-unknown", Method: http.MethodGet, Path: "/tiles/{layer}/{z}/{x}/{y}.mvt", Access: Public, handle: s.unknownLayer},
+	)
+	return routes, layers, nil
+}
+
+// checkRoutes refuses a route table with a route that declares no access,
+// an access that mixes Public with roles (which would mean "anyone") or
+// has unknown bits, an unknown token scope, or a name used twice.
 func checkRoutes(routes []Route) error {
 	seen := map[string]bool{}
 	for _, r := range routes {
 		if r.Access == accessUnset {
 			return fmt.Errorf("route %q declares no access", r.Name)
+		}
+		if r.Method == "" || r.handle == nil {
+			return fmt.Errorf("route %q declares no method or handler", r.Name)
+		}
+		if r.Access&^accessAll != 0 || (r.Access&Public != 0 && r.Access != Public) {
+			return fmt.Errorf("route %q: access %v: want Public alone, or a set of roles", r.Name, r.Access)
+		}
+		switch r.TokenScope {
+		case "", ScopeRead, ScopeIngest, scopeNone:
+		default:
+			return fmt.Errorf("route %q: unknown token scope %q", r.Name, r.TokenScope)
 		}
 		if seen[r.Name] {
 			return fmt.Errorf("route name %q used twice", r.Name)
@@ -179,12 +290,18 @@ func (s *Server) Handler() http.Handler {
 		} else {
 			m = r.Path(rt.Path)
 		}
-		m.Methods(rt.Method, http.MethodHead).Handler(h).Name(rt.Name)
+		methods := []string{rt.Method}
+		if rt.Method == http.MethodGet {
+			// HEAD only where GET is: a HEAD that reached a POST handler
+			// would change state without the CSRF check.
+			methods = append(methods, http.MethodHead)
+		}
+		m.Methods(methods...).Handler(h).Name(rt.Name)
 	}
-	r.NotFoundHandler = s.serve(Route{Name: "not-found", handle: func(http.ResponseWriter, *http.Request) error {
+	r.NotFoundHandler = s.serve(Route{Name: "not-found", Access: Public, handle: func(http.ResponseWriter, *http.Request) error {
 		return errNotFound
 	}})
-	r.MethodNotAllowedHandler = s.serve(Route{Name: "method-not-allowed", handle: func(http.ResponseWriter, *http.Request) error {
+	r.MethodNotAllowedHandler = s.serve(Route{Name: "method-not-allowed", Access: Public, handle: func(http.ResponseWriter, *http.Request) error {
 		return &Error{Status: http.StatusMethodNotAllowed, Message: "method not allowed"}
 	}})
 	return securityHeaders(r)
@@ -214,6 +331,12 @@ func status(err error) (int, string) {
 	switch {
 	case errors.As(err, &he):
 		return he.Status, he.Message
+	case loginFailed(err):
+		// One message for an unknown user, a wrong password and a
+		// disabled user: the answer must not say which names exist.
+		return http.StatusUnauthorized, "wrong user name or password"
+	case isRateLimited(err):
+		return http.StatusTooManyRequests, "too many failed sign-ins: wait and try again (see Retry-After)"
 	case errors.Is(err, tiles.ErrBadTile):
 		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, tiles.ErrUnknownLayer):
@@ -226,6 +349,11 @@ func status(err error) (int, string) {
 	return http.StatusInternalServerError, "internal error"
 }
 
+func isRateLimited(err error) bool {
+	_, ok := retryAfter(err)
+	return ok
+}
+
 // isQueryCanceled reports whether PostgreSQL cancelled the statement
 // (SQLSTATE 57014): its statement_timeout, the server-side twin of our
 // request deadlines.
@@ -234,8 +362,11 @@ func isQueryCanceled(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "57014"
 }
 
-// serve adapts a handler that returns an error into an http.Handler, and
-// writes the access log line.
+// serve adapts a handler that returns an error into an http.Handler. It
+// is where access is enforced: it finds who the request comes from, puts
+// them in the context (UserFrom), applies the route's access, token scope
+// and CSRF checks, and only then runs the handler. It turns errors into
+// status codes and writes the access log line, with the user.
 func (s *Server) serve(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -244,33 +375,61 @@ func (s *Server) serve(rt Route) http.Handler {
 		// when the client hangs up, which cancels its query.
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		defer cancel()
-		err := s.call(rt, rec, r.WithContext(ctx))
+		var u *User
+		err := s.call(rec, r.WithContext(ctx), func(w http.ResponseWriter, r *http.Request) error {
+			var err error
+			if u, err = s.identify(w, r); err != nil {
+				return err
+			}
+			r = r.WithContext(withUser(r.Context(), u))
+			// The router's fallbacks (not found, method not allowed) have
+			// no method and serve nothing; every declared route has one.
+			if rt.Method != "" {
+				if err := s.authorize(rt, u, r); err != nil {
+					return err
+				}
+			}
+			return rt.handle(w, r)
+		})
 		if err != nil {
 			code, msg := status(err)
 			if code >= 500 && code != http.StatusServiceUnavailable {
 				s.log.Error("request failed", "route", rt.Name, "path", r.URL.Path, "err", err)
 			}
 			if !rec.wrote && code != 499 {
+				if d, ok := retryAfter(err); ok {
+					rec.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+				}
+				if code == http.StatusUnauthorized {
+					rec.Header().Set("WWW-Authenticate", `Bearer realm="hotspot"`)
+				}
 				writeJSON(rec, code, map[string]any{"error": msg, "status": code})
 			} else if code == 499 {
 				rec.status = code
 			}
 		}
+		var name, role, via string
+		if u != nil {
+			name, role, via = u.Name, u.Role, "session"
+			if u.Token {
+				via = "token"
+			}
+		}
 		s.log.Info("request", "method", r.Method, "route", rt.Name, "path", r.URL.Path,
 			"status", rec.code(), "bytes", rec.bytes, "ms", float64(time.Since(start).Microseconds())/1000,
-			"remote", r.RemoteAddr)
+			"remote", r.RemoteAddr, "user", name, "role", role, "auth", via)
 	})
 }
 
-// call runs the handler, turning a panic into an error so that the client
-// gets a 500 and the log gets the detail and an access line.
-func (s *Server) call(rt Route, w http.ResponseWriter, r *http.Request) (err error) {
+// call runs h, turning a panic into an error so that the client gets a
+// 500 and the log gets the detail and an access line.
+func (s *Server) call(w http.ResponseWriter, r *http.Request, h func(http.ResponseWriter, *http.Request) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 		}
 	}()
-	return rt.handle(w, r)
+	return h(w, r)
 }
 
 type recorder struct {

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb/encoding/mvt"
 
+	"github.com/harborough-csp/hotspot/geo/auth"
 	"github.com/harborough-csp/hotspot/geo/ingest"
 	"github.com/harborough-csp/hotspot/geo/store/storetest"
 	"github.com/harborough-csp/hotspot/tiles"
@@ -40,7 +41,7 @@ func newServer(t *testing.T, load bool) (*httptest.Server, *pgxpool.Pool) {
 			t.Fatal(err)
 		}
 	}
-	srv, err := web.New(pool, tiles.New(pool), web.Config{}, nil)
+	srv, err := web.New(pool, tiles.New(pool), auth.New(pool), web.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +52,12 @@ func newServer(t *testing.T, load bool) (*httptest.Server, *pgxpool.Pool) {
 
 func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
 	t.Helper()
+	return getWith(t, http.DefaultClient, url, header...)
+}
+
+// getWith is get through client c (with its cookies, for a signed-in user).
+func getWith(t *testing.T, c *http.Client, url string, header ...string) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +65,7 @@ func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,51 +77,71 @@ func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
 	return resp, b
 }
 
-// TestStatusCodes walks the routes with good and bad requests.
+// TestStatusCodes walks the routes with good and bad requests, as the
+// public and as a police user.
 func TestStatusCodes(t *testing.T) {
-	ts, _ := newServer(t, true)
+	ts, pool := newServer(t, true)
+	police := signIn(t, ts.URL, pool, auth.Police)
+	anon := http.DefaultClient
 	tests := []struct {
+		client   *http.Client
 		path     string
 		want     int
 		wantType string
 		wantBody string // a substring of the body
 	}{
-		{"/healthz", 200, "application/json", `"database":"ok"`},
-		{"/", 200, "text/html", "<html"},
-		{"/index.html", 200, "text/html", "<html"},
-		{"/app.js", 200, "javascript", ""},
-		{"/api/config", 200, "application/json", `"incident_count":`},
-		{"/tiles/incidents.json", 200, "application/json", `"tilejson":"3.0.0"`},
-		{"/tiles/boundaries.json", 200, "application/json", `"vector_layers"`},
-		{"/tiles/incidents/11/1018/671.mvt", 200, "application/vnd.mapbox-vector-tile", ""},
-		{"/tiles/incidents/12/0/0.mvt", 204, "", ""}, // the Arctic: no crimes
-		{"/tiles/incidents/11/1018/2048.mvt", 400, "application/json", "y \\\"2048\\\" must be a whole number from 0 to 2047"},
-		{"/tiles/incidents/23/0/0.mvt", 400, "application/json", "zoom"},
-		{"/tiles/incidents/x/0/0.mvt", 400, "application/json", "zoom"},
-		{"/tiles/incidents/-1/0/0.mvt", 400, "application/json", "zoom"},
-		{"/tiles/incidents/1/0/0.mvt?from=2024-01", 400, "application/json", "query parameters"},
-		{"/tiles/nope/1/0/0.mvt", 404, "application/json", "unknown layer"},
-		{"/tiles/nope.json", 404, "application/json", "unknown layer"},
-		{"/no/such/page", 404, "application/json", "not found"},
-		{"/vendor/", 404, "application/json", "not found"},
+		{anon, "/healthz", 200, "application/json", `"database":"ok"`},
+		{anon, "/", 200, "text/html", "<html"},
+		{anon, "/index.html", 200, "text/html", "<html"},
+		{anon, "/app.js", 200, "javascript", ""},
+		{anon, "/login", 200, "text/html", `id="login-form"`},
+		{anon, "/login.js", 200, "javascript", ""},
+		{anon, "/api/config", 200, "application/json", `"incident_count":`},
+		{anon, "/api/config", 200, "application/json", `"layers":["boundaries"],"user":null`},
+		{anon, "/api/me", 200, "application/json", `{"user":null}`},
+		{anon, "/tiles/boundaries.json", 200, "application/json", `"vector_layers"`},
+		{anon, "/tiles/boundaries/11/1018/671.mvt", 204, "", ""}, // no boundaries loaded
+		// The precise layer is the police's: the public is told to sign in.
+		{anon, "/tiles/incidents.json", 401, "application/json", "sign in"},
+		{anon, "/tiles/incidents/11/1018/671.mvt", 401, "application/json", "sign in"},
+		{anon, "/tiles/incidents/x/0/0.mvt", 401, "application/json", "sign in"},
+		{anon, "/tiles/nope/1/0/0.mvt", 404, "application/json", "unknown layer"},
+		{anon, "/tiles/nope.json", 404, "application/json", "unknown layer"},
+		{anon, "/no/such/page", 404, "application/json", "not found"},
+		{anon, "/vendor/", 404, "application/json", "not found"},
+		{police, "/api/config", 200, "application/json", `"layers":["boundaries","incidents"],"user":{"name":"test-police","role":"police"}`},
+		{police, "/api/me", 200, "application/json", `"user":{"name":"test-police","role":"police"}`},
+		{police, "/tiles/incidents.json", 200, "application/json", `"tilejson":"3.0.0"`},
+		{police, "/tiles/incidents/11/1018/671.mvt", 200, "application/vnd.mapbox-vector-tile", ""},
+		{police, "/tiles/incidents/12/0/0.mvt", 204, "", ""}, // the Arctic: no crimes
+		{police, "/tiles/incidents/11/1018/2048.mvt", 400, "application/json", "y \\\"2048\\\" must be a whole number from 0 to 2047"},
+		{police, "/tiles/incidents/23/0/0.mvt", 400, "application/json", "zoom"},
+		{police, "/tiles/incidents/x/0/0.mvt", 400, "application/json", "zoom"},
+		{police, "/tiles/incidents/-1/0/0.mvt", 400, "application/json", "zoom"},
+		{police, "/tiles/incidents/1/0/0.mvt?from=2024-01", 400, "application/json", "query parameters"},
+		{police, "/tiles/nope/1/0/0.mvt", 404, "application/json", "unknown layer"},
 	}
 	for _, tt := range tests {
-		resp, body := get(t, ts.URL+tt.path)
+		who := "anonymous"
+		if tt.client != anon {
+			who = "police"
+		}
+		resp, body := getWith(t, tt.client, ts.URL+tt.path)
 		if resp.StatusCode != tt.want {
-			t.Errorf("GET %s = %d; want %d (body %.200s)", tt.path, resp.StatusCode, tt.want, body)
+			t.Errorf("GET %s as %s = %d; want %d (body %.200s)", tt.path, who, resp.StatusCode, tt.want, body)
 			continue
 		}
 		if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, tt.wantType) {
-			t.Errorf("GET %s Content-Type = %q; want %q", tt.path, ct, tt.wantType)
+			t.Errorf("GET %s as %s Content-Type = %q; want %q", tt.path, who, ct, tt.wantType)
 		}
 		if !strings.Contains(string(body), tt.wantBody) {
-			t.Errorf("GET %s body = %.300s; want it to contain %q", tt.path, body, tt.wantBody)
+			t.Errorf("GET %s as %s body = %.300s; want it to contain %q", tt.path, who, body, tt.wantBody)
 		}
 		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
 			t.Errorf("GET %s Content-Security-Policy = %q; want default-src 'self'", tt.path, csp)
 		}
 	}
-	resp, err := http.Post(ts.URL+"/tiles/incidents.json", "text/plain", nil)
+	resp, err := police.Post(ts.URL+"/tiles/incidents.json", "text/plain", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +154,12 @@ func TestStatusCodes(t *testing.T) {
 // TestTileRevalidation checks the ETag / If-None-Match path, and that the
 // tile is a decodable MVT with incidents.
 func TestTileRevalidation(t *testing.T) {
-	ts, _ := newServer(t, true)
+	ts, pool := newServer(t, true)
+	police := signIn(t, ts.URL, pool, auth.Police)
+	get := func(t *testing.T, url string, header ...string) (*http.Response, []byte) {
+		t.Helper()
+		return getWith(t, police, url, header...)
+	}
 	url := ts.URL + "/tiles/incidents/13/4075/2687.mvt" // Market Harborough
 	resp, body := get(t, url)
 	if resp.StatusCode != 200 {
@@ -180,14 +212,17 @@ func TestConfigValidation(t *testing.T) {
 		{PublicURL: "example.test"},
 		{PublicURL: "https://example.test/?a=b"},
 	} {
-		if _, err := web.New(pool, tiles.New(pool), c, nil); err == nil {
+		if _, err := web.New(pool, tiles.New(pool), auth.New(pool), c, nil); err == nil {
 			t.Errorf("web.New(%+v) error = nil; want a refusal", c)
 		}
 	}
 	for _, c := range []web.Config{{}, {Basemap: "osm"}, {PublicURL: "https://maps.example.test/hotspot/"}} {
-		if _, err := web.New(pool, tiles.New(pool), c, nil); err != nil {
+		if _, err := web.New(pool, tiles.New(pool), auth.New(pool), c, nil); err != nil {
 			t.Errorf("web.New(%+v) error = %v; want it accepted", c, err)
 		}
+	}
+	if _, err := web.New(pool, tiles.New(pool), nil, web.Config{}, nil); err == nil {
+		t.Error("web.New without a user store error = nil; want a refusal")
 	}
 }
 
@@ -195,7 +230,7 @@ func TestConfigValidation(t *testing.T) {
 // is set, and that a Host header that is not host[:port] is refused.
 func TestHostHeader(t *testing.T) {
 	pool := storetest.DB(t)
-	srv, err := web.New(pool, tiles.New(pool), web.Config{}, nil)
+	srv, err := web.New(pool, tiles.New(pool), auth.New(pool), web.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,26 +238,26 @@ func TestHostHeader(t *testing.T) {
 		host string
 		want int
 	}{{"127.0.0.1:8080", 200}, {"[::1]:8080", 200}, {"maps.example.test", 200}, {"evil.test/x?", 400}, {"a\"b", 400}, {"", 400}} {
-		req := httptest.NewRequest(http.MethodGet, "/tiles/incidents.json", nil)
+		req := httptest.NewRequest(http.MethodGet, "/tiles/boundaries.json", nil)
 		req.Host = tt.host
 		rec := httptest.NewRecorder()
 		srv.Handler().ServeHTTP(rec, req)
 		if rec.Code != tt.want {
-			t.Errorf("GET /tiles/incidents.json with Host %q = %d; want %d", tt.host, rec.Code, tt.want)
+			t.Errorf("GET /tiles/boundaries.json with Host %q = %d; want %d", tt.host, rec.Code, tt.want)
 		}
-		if tt.want == 200 && !strings.Contains(rec.Body.String(), `"http://`+tt.host+`/tiles/incidents/{z}/{x}/{y}.mvt"`) {
+		if tt.want == 200 && !strings.Contains(rec.Body.String(), `"http://`+tt.host+`/tiles/boundaries/{z}/{x}/{y}.mvt"`) {
 			t.Errorf("TileJSON for Host %q = %s; want tiles on that host", tt.host, rec.Body.String())
 		}
 	}
-	pub, err := web.New(pool, tiles.New(pool), web.Config{PublicURL: "https://maps.example.test/hotspot/"}, nil)
+	pub, err := web.New(pool, tiles.New(pool), auth.New(pool), web.Config{PublicURL: "https://maps.example.test/hotspot/"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := httptest.NewRequest(http.MethodGet, "/tiles/incidents.json", nil)
+	req := httptest.NewRequest(http.MethodGet, "/tiles/boundaries.json", nil)
 	req.Host = "evil.test"
 	rec := httptest.NewRecorder()
 	pub.Handler().ServeHTTP(rec, req)
-	if !strings.Contains(rec.Body.String(), `"https://maps.example.test/hotspot/tiles/incidents/{z}/{x}/{y}.mvt"`) {
+	if !strings.Contains(rec.Body.String(), `"https://maps.example.test/hotspot/tiles/boundaries/{z}/{x}/{y}.mvt"`) {
 		t.Errorf("TileJSON with a public URL = %s; want its tiles under the public URL", rec.Body.String())
 	}
 }
@@ -242,13 +277,14 @@ func TestHealthzWhenDatabaseDown(t *testing.T) {
 // with a message, not a hang or a 500.
 func TestTileDeadline(t *testing.T) {
 	pool := storetest.DB(t)
-	srv, err := web.New(pool, tiles.New(pool), web.Config{TileTimeout: time.Nanosecond}, nil)
+	srv, err := web.New(pool, tiles.New(pool), auth.New(pool), web.Config{TileTimeout: time.Nanosecond}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
-	resp, body := get(t, ts.URL+"/tiles/incidents/10/508/335.mvt")
+	police := signIn(t, ts.URL, pool, auth.Police)
+	resp, body := getWith(t, police, ts.URL+"/tiles/incidents/10/508/335.mvt")
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "took too long") {
 		t.Errorf("GET tile with a 1ns deadline = %d %s; want 503 saying it took too long", resp.StatusCode, body)
 	}

@@ -43,6 +43,8 @@ func commands() []*command {
 			summary: "import incidents or reference areas from files",
 			sub:     []*command{importPoliceUKCommand(), importBoundariesCommand()},
 		},
+		usersCommand(),
+		tokensCommand(),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/harborough-csp/hotspot/geo/auth"
 	"github.com/harborough-csp/hotspot/tiles"
 	"github.com/harborough-csp/hotspot/web"
 )
@@ -80,7 +81,7 @@ finish (up to 15 s), then the embedded database, if any, shuts down.`,
 // serveHTTP serves until ctx is cancelled, then drains in-flight requests
 // for up to 15 s and cuts off whatever is left, so the database can close.
 func serveHTTP(ctx context.Context, g *globals, pool *pgxpool.Pool, addr string, cfg web.Config) error {
-	srv, err := web.New(pool, tiles.New(pool), cfg, g.log)
+	srv, err := web.New(pool, tiles.New(pool), auth.New(pool), cfg, g.log)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -8,7 +8,8 @@
  * no eval, no inline styles (element.style via the CSSOM only).
  *
  * Requests made (all relative to the page, so the app can live under a path prefix):
- *   GET api/config
+ *   GET api/config                    includes the signed-in user, or null
+ *   GET api/me, POST logout           only when the user signs out
  *   GET tiles/<layer>.json            for each name in config.layers
  *   GET <TileJSON tiles[0]>           with {z}/{x}/{y} filled in
  *   GET <config.basemap.url>          only when config.basemap is not null
@@ -809,6 +810,49 @@
     return layer;
   }
 
+  // ---------------------------------------------------------------------------
+  // Account: who is signed in, with a sign-out button, or a sign-in link.
+  // ---------------------------------------------------------------------------
+  function renderAccount(user) {
+    var nav = $('account');
+    if (!nav) { return; }
+    nav.textContent = '';
+    if (user && typeof user.name === 'string') {
+      nav.appendChild(document.createTextNode('Signed in as '));
+      nav.appendChild(el('span', 'account-name', user.name));
+      nav.appendChild(document.createTextNode(' (' + str(user.role) + ')'));
+      var button = el('button', 'account-button', 'Sign out');
+      button.type = 'button';
+      button.id = 'sign-out';
+      button.addEventListener('click', signOut);
+      nav.appendChild(button);
+    } else {
+      var link = el('a', 'account-link', 'Sign in');
+      link.id = 'sign-in';
+      link.href = 'login';
+      nav.appendChild(link);
+    }
+    nav.hidden = false;
+  }
+
+  // Signing out changes state, so it is a POST carrying the session's CSRF
+  // token, which api/me hands to this page (and no other origin).
+  function signOut() {
+    fetchJSON(new URL('api/me', document.baseURI).href).then(function (me) {
+      return fetch(new URL('logout', document.baseURI).href, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { Accept: 'application/json', 'X-CSRF-Token': (me && me.csrf_token) || '' }
+      });
+    }).then(function (res) {
+      // 401: the session had already ended; the page is public either way.
+      if (!res.ok && res.status !== 401) { throw new Error('HTTP ' + res.status + ' ' + res.statusText); }
+      window.location.reload();
+    }).catch(function (err) {
+      recordError('sign out', err);
+    });
+  }
+
   function summary(config) {
     var n = config.incident_count;
     if (!isNum(n)) { return 'Map ready'; }
@@ -852,6 +896,7 @@
         document.title = title;
         $('page-title').textContent = title;
         showNotice(str(config.notice));
+        renderAccount(config.user);
 
         var hasBasemap = !!(config.basemap && typeof config.basemap.url === 'string' && config.basemap.url);
         map.setMaxZoom(hasBasemap && isNum(config.basemap.max_zoom) ? config.basemap.max_zoom : 18);
