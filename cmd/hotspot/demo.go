@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/harborough-csp/hotspot/geo/auth"
 	"github.com/harborough-csp/hotspot/geo/ingest"
 	"github.com/harborough-csp/hotspot/web"
 )
@@ -31,8 +32,9 @@ func demoCommand() *command {
 		summary: "load the real Harborough data and serve the map",
 		help: `Starts the database (the embedded cluster unless DATABASE_URL is set),
 applies migrations, loads the district outline and every police.uk file
-in DATA/police-uk/*.csv that is not loaded yet, and serves the map (as
-'hotspot serve'). A file whose checksum matches a finished import is
+in DATA/police-uk/*.csv that is not loaded yet, creates (or resets) one
+demo user per role (demo-police, demo-analyst, demo-admin) with fresh
+passwords that it prints, and serves the map (as 'hotspot serve'). A file whose checksum matches a finished import is
 skipped, so a second run starts in seconds. Without a data folder the map
 starts empty, with a notice saying how to import.
 
@@ -60,6 +62,14 @@ boundaries/harborough-district.geojson.`,
 			defer closeDB()
 			if err := loadDemoData(ctx, g, db.Pool, f.data); err != nil {
 				return err
+			}
+			creds, err := auth.EnsureDemoUsers(ctx, db.Pool)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(g.stdout, "demo users (new passwords each run; sign in at /login):")
+			for _, r := range auth.Roles() {
+				fmt.Fprintf(g.stdout, "  %-8s %-14s %s\n", r, creds[r].Name, creds[r].Password)
 			}
 			return serveHTTP(ctx, g, db.Pool, f.addr, cfg)
 		},

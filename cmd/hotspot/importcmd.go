@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/harborough-csp/hotspot/geo/auth"
 	"github.com/harborough-csp/hotspot/geo/ingest"
 )
 
@@ -59,6 +60,12 @@ func importPoliceUK(ctx context.Context, w io.Writer, pool *pgxpool.Pool, files 
 			continue
 		}
 		printSummary(w, f, s)
+		if err := auth.Audit(ctx, pool, cliActor(), auth.ActionImport, map[string]any{
+			"file": f, "batch": s.BatchID, "sha256": s.SHA256, "read": s.Read, "inserted": s.Inserted,
+			"already_present": s.AlreadyPresent, "quarantined": s.Quarantined,
+		}, ""); err != nil {
+			return err
+		}
 		total.Read += s.Read
 		total.Inserted += s.Inserted
 		total.AlreadyPresent += s.AlreadyPresent
