@@ -39,12 +39,15 @@ test: deps-test check-fmt vet
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 5x -count 5 ./geo/ingest/ | tee bench.out
 
-# A short fuzzing pass over every parser.
+# A short fuzzing pass over every fuzz target in the module (FUZZTIME each).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test ./geo/ingest/ -run '^$$' -fuzz '^FuzzPoliceUKReader$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./geo/ingest/ -run '^$$' -fuzz '^FuzzReadBoundaries$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./tiles/ -run '^$$' -fuzz '^FuzzParseTile$$' -fuzztime $(FUZZTIME)
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; \
+	  done; \
+	done
 
 clean:
 	rm -rf bin bench.out
