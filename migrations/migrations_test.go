@@ -48,7 +48,7 @@ func TestApplyConcurrently(t *testing.T) {
 	pool := storetest.DB(t)
 	ctx := context.Background()
 	// Start from nothing: drop what the template brought.
-	if _, err := pool.Exec(ctx, `DROP SCHEMA public CASCADE; CREATE SCHEMA public;`); err != nil {
+	if _, err := pool.Exec(ctx, `DROP SCHEMA IF EXISTS open CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public;`); err != nil {
 		t.Fatal(err)
 	}
 	errs := make(chan error, 4)
