@@ -80,6 +80,16 @@ const countIncidentsSQL = `SELECT count(*) FROM incidents`
 // layerBounds returns the layer's data extent, or the district's when the
 // layer is empty.
 func (s *Server) layerBounds(ctx context.Context, l Layer) ([4]float64, error) {
+	if l.Name == PublicLayerName {
+		if s.public == nil {
+			return [4]float64{}, ErrNoPublicPool
+		}
+		b, ok, err := s.public.Bounds(ctx)
+		if err != nil || ok {
+			return b, err
+		}
+		return s.Bounds(ctx)
+	}
 	var b [4]float64
 	err := s.pool.QueryRow(ctx, `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (`+l.extentSQL+`) x(e)`).
 		Scan(&b[0], &b[1], &b[2], &b[3])

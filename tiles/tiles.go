@@ -154,20 +154,40 @@ func Catalogue() []Layer {
 			sql:         boundariesSQL,
 			extentSQL:   boundariesExtentSQL,
 		},
+		PublicLayer(),
 	}
 }
 
 // Server builds tiles from the database.
 type Server struct {
-	pool   *pgxpool.Pool
+	pool *pgxpool.Pool
+	// public builds the public layer through the public pool; nil: the
+	// public layer answers ErrNoPublicPool.
+	public *Public
 	layers map[string]Layer
 	names  []string
 }
 
+// Option configures New.
+type Option func(*Server)
+
+// WithPublic serves the public layer through public, the pool of the
+// public database role (anon.PublicPool). Without it the layer answers
+// ErrNoPublicPool; it is never built through the main pool.
+func WithPublic(public *pgxpool.Pool) Option {
+	return func(s *Server) { s.public = NewPublic(public) }
+}
+
 // New returns a tile server over pool with the full catalogue.
-func New(pool *pgxpool.Pool) *Server {
+func New(pool *pgxpool.Pool, opts ...Option) *Server {
 	s := &Server{pool: pool, layers: map[string]Layer{}}
+	for _, o := range opts {
+		o(s)
+	}
 	for _, l := range Catalogue() {
+		if l.Name == PublicLayerName && s.public == nil {
+			continue // offered only with the public pool (WithPublic)
+		}
 		s.layers[l.Name] = l
 		s.names = append(s.names, l.Name)
 	}
@@ -190,9 +210,22 @@ func (s *Server) Names() []string { return append([]string(nil), s.names...) }
 // Tile returns the encoded MVT for one tile of one layer; an empty slice
 // means the tile has no features.
 func (s *Server) Tile(ctx context.Context, layer string, t maptile.Tile) ([]byte, error) {
+	return s.TileMonths(ctx, layer, t, Months{})
+}
+
+// TileMonths is Tile for the months m, which only the public layer reads
+// (the zero Months: the latest month published). The public layer is
+// built through the public pool only.
+func (s *Server) TileMonths(ctx context.Context, layer string, t maptile.Tile, m Months) ([]byte, error) {
 	l, err := s.Layer(layer)
 	if err != nil {
 		return nil, err
+	}
+	if l.Name == PublicLayerName {
+		if s.public == nil {
+			return nil, ErrNoPublicPool
+		}
+		return s.public.Tile(ctx, t, m)
 	}
 	var b []byte
 	err = s.pool.QueryRow(ctx, l.sql, int(t.Z), int(t.X), int(t.Y), float64(Buffer)/Extent).Scan(&b)

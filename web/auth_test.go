@@ -32,7 +32,9 @@ var passwords sync.Map // "pool-pointer/name" → password
 // returns its password.
 func ensureUser(t *testing.T, pool *pgxpool.Pool, name string, role auth.Role) string {
 	t.Helper()
-	key := fmt.Sprintf("%p/%s", pool, name)
+	// Keyed by database name, not pool address: a later test's pool can be
+	// allocated where a closed one was, and must not inherit its users.
+	key := pool.Config().ConnConfig.Database + "/" + name
 	if pw, ok := passwords.Load(key); ok {
 		return pw.(string)
 	}

@@ -139,14 +139,20 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, layer string)
 	if err != nil {
 		return err
 	}
-	if len(r.URL.RawQuery) > 0 {
+	var months tiles.Months
+	if layer == tiles.PublicLayerName {
+		q := r.URL.Query()
+		if months, err = tiles.ParseMonths(q.Get("date"), q.Get("date_from"), q.Get("date_to")); err != nil {
+			return &Error{Status: http.StatusBadRequest, Message: err.Error()}
+		}
+	} else if len(r.URL.RawQuery) > 0 {
 		return &Error{Status: http.StatusBadRequest, Message: "this layer takes no query parameters yet"}
 	}
 	// The request's context carries the client: if it hangs up, the query
 	// is cancelled. The timeout turns a runaway query into a 503.
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.TileTimeout)
 	defer cancel()
-	b, err := s.tiles.Tile(ctx, layer, t)
+	b, err := s.tiles.TileMonths(ctx, layer, t, months)
 	if err != nil {
 		return err
 	}

@@ -174,6 +174,7 @@ type Server struct {
 var layerAccess = map[string]Access{
 	"incidents":  Police, // precise points
 	"boundaries": Public,
+	"public":     Public, // anonymised: map points and counts from open.*, through the public pool
 }
 
 // New returns the server over db (for health checks), the tile server and

@@ -112,9 +112,11 @@ func loadDemoData(ctx context.Context, g *globals, pool *pgxpool.Pool, dir strin
 		fmt.Fprintf(g.stdout, "%d police.uk files already loaded\n", skipped)
 	}
 	if len(todo) > 0 {
-		return importPoliceUK(ctx, g.stdout, pool, todo)
+		if err := importPoliceUK(ctx, g.stdout, pool, todo); err != nil {
+			return err
+		}
 	}
-	return nil
+	return loadDemoPublic(ctx, g, pool, dir)
 }
 
 // alreadyImported reports whether a finished import batch has the file's

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/harborough-csp/hotspot/geo/anon"
 	"github.com/harborough-csp/hotspot/geo/auth"
 	"github.com/harborough-csp/hotspot/geo/ingest"
 )
@@ -28,7 +29,8 @@ the rest of the file still loads. Importing the same rows again adds
 nothing: crimes are matched on their Crime ID, and anti-social behaviour
 rows (which have none) on a stable hash of the row and its occurrence in
 the file. Rows without coordinates are kept and counted as "without
-location". Exits 1 if any file could not be imported.`,
+location". Afterwards the public (anonymised) data is rebuilt, as
+'hotspot anon rebuild' does. Exits 1 if any file could not be imported.`,
 		flags: func(*flag.FlagSet) any { return nil },
 		run: func(ctx context.Context, g *globals, _ any, args []string) error {
 			if len(args) == 0 {
@@ -39,7 +41,19 @@ location". Exits 1 if any file could not be imported.`,
 				return err
 			}
 			defer closeDB()
-			return importPoliceUK(ctx, g.stdout, db.Pool, args)
+			importErr := importPoliceUK(ctx, g.stdout, db.Pool, args)
+			if ctx.Err() != nil {
+				return importErr
+			}
+			// The public data is a product of the precise data: rebuild it
+			// after every import, even a partly failed one, so it never
+			// lags what the police see.
+			s, err := anon.Rebuild(ctx, db.Pool, anon.Options{})
+			if err != nil {
+				return errors.Join(importErr, fmt.Errorf("rebuild public data: %w", err))
+			}
+			printAnonSummary(g.stdout, s)
+			return importErr
 		},
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/harborough-csp/hotspot/geo/anon"
 	"github.com/harborough-csp/hotspot/geo/auth"
 	"github.com/harborough-csp/hotspot/tiles"
 	"github.com/harborough-csp/hotspot/web"
@@ -81,7 +82,14 @@ finish (up to 15 s), then the embedded database, if any, shuts down.`,
 // serveHTTP serves until ctx is cancelled, then drains in-flight requests
 // for up to 15 s and cuts off whatever is left, so the database can close.
 func serveHTTP(ctx context.Context, g *globals, pool *pgxpool.Pool, addr string, cfg web.Config) error {
-	srv, err := web.New(pool, tiles.New(pool), auth.New(pool), cfg, g.log)
+	// Public requests read through a pool of their own, as the database
+	// role that can see only the anonymised data.
+	pub, err := anon.PublicPool(ctx, pool)
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	srv, err := web.New(pool, tiles.New(pool, tiles.WithPublic(pub)), auth.New(pool), cfg, g.log, web.PoliceAPIRoutes(pub)...)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
