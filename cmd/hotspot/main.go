@@ -41,10 +41,14 @@ func commands() []*command {
 		{
 			name:    "import",
 			summary: "import incidents or reference areas from files",
-			sub:     []*command{importPoliceUKCommand(), importBoundariesCommand()},
+			sub:     []*command{importPoliceUKCommand(), importBoundariesCommand(), importPostcodesCommand()},
 		},
+		anonCommand(),
 		usersCommand(),
 		tokensCommand(),
+		placesCommand(),
+		prioritiesCommand(),
+		synthCommand(),
 	}
 }
 
