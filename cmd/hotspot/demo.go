@@ -15,6 +15,7 @@ import (
 
 	"github.com/harborough-csp/hotspot/geo/auth"
 	"github.com/harborough-csp/hotspot/geo/ingest"
+	"github.com/harborough-csp/hotspot/geo/places"
 	"github.com/harborough-csp/hotspot/web"
 )
 
@@ -116,7 +117,30 @@ func loadDemoData(ctx context.Context, g *globals, pool *pgxpool.Pool, dir strin
 			return err
 		}
 	}
+	if err := loadDemoPlaces(ctx, g, pool, dir); err != nil {
+		return err
+	}
 	return loadDemoPublic(ctx, g, pool, dir)
+}
+
+// loadDemoPlaces builds the plan's named places from the data folder the
+// first time; later runs keep them (and any outline an admin uploaded).
+func loadDemoPlaces(ctx context.Context, g *globals, pool *pgxpool.Pool, dir string) error {
+	have, err := places.List(ctx, pool)
+	if err != nil || len(have) > 0 {
+		return err
+	}
+	src, err := places.ReadSources(dir)
+	if err != nil {
+		fmt.Fprintf(g.stdout, "named places not built: %v\n", err)
+		return nil
+	}
+	built, err := places.Build(ctx, pool, src, places.BuildOptions{Actor: "hotspot demo (" + cliActor() + ")"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "built %d named places\n", len(built))
+	return nil
 }
 
 // alreadyImported reports whether a finished import batch has the file's
