@@ -146,7 +146,7 @@ func ImportPoliceUK(ctx context.Context, pool *pgxpool.Pool, name string, r io.R
 		if _, err := tx.Exec(ctx, createStaging); err != nil {
 			return err
 		}
-		src := &stagingSource{pr: pr, sum: &sum}
+		src := policeUKSource(pr, &sum)
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"staging_incidents"}, stagingColumns, src); err != nil {
 			if src.err != nil {
 				return src.err // the reader failed, not the database
@@ -194,21 +194,24 @@ func ImportPoliceUK(ctx context.Context, pool *pgxpool.Pool, name string, r io.R
 	return sum, nil
 }
 
-// stagingSource feeds parsed records to CopyFrom one at a time, so a file
-// of any size streams through in bounded memory.
-type stagingSource struct {
-	pr   *PoliceUKReader
-	sum  *Summary
-	rec  Record
-	err  error
-	done bool
+// copySource adapts a streaming reader to pgx.CopyFromSource, pulling one
+// record at a time so that a file of any size goes through CopyFrom in
+// bounded memory. seen counts each record for the import's summary, and
+// values turns it into the staging table's row.
+type copySource[R any] struct {
+	next   func() (R, error)
+	seen   func(R)
+	values func(R) []any
+	rec    R
+	err    error
+	done   bool
 }
 
-func (s *stagingSource) Next() bool {
+func (s *copySource[R]) Next() bool {
 	if s.done {
 		return false
 	}
-	rec, err := s.pr.Next()
+	rec, err := s.next()
 	if err != nil {
 		s.done = true
 		if !errors.Is(err, io.EOF) {
@@ -217,31 +220,41 @@ func (s *stagingSource) Next() bool {
 		return false
 	}
 	s.rec = rec
-	s.sum.Read++
-	if rec.Reason != "" {
-		s.sum.Quarantined++
-		s.sum.QuarantinedBy[reasonKind(rec.Reason)]++
-	} else if !rec.Incident.HasPoint {
-		s.sum.NoLocation++
-	}
+	s.seen(rec)
 	return true
 }
 
-func (s *stagingSource) Values() ([]any, error) {
-	r := s.rec
-	if r.Reason != "" {
-		return []any{r.Line, storableRaw(r.Raw), storableRaw(r.Reason), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, nil
-	}
-	in := r.Incident
-	var lon, lat any
-	if in.HasPoint {
-		lon, lat = in.Point[0], in.Point[1]
-	}
-	return []any{r.Line, nil, nil, in.Source, in.SourceID, in.Category, in.Occurred.From, in.Occurred.To,
-		in.LocationText, in.LSOACode, in.LSOAName, in.Outcome, in.Context, in.ReportedBy, in.FallsWithin, lon, lat}, nil
-}
+func (s *copySource[R]) Values() ([]any, error) { return s.values(s.rec), nil }
 
-func (s *stagingSource) Err() error { return s.err }
+func (s *copySource[R]) Err() error { return s.err }
+
+// policeUKSource streams police.uk records into staging_incidents.
+func policeUKSource(pr *PoliceUKReader, sum *Summary) *copySource[Record] {
+	return &copySource[Record]{
+		next: pr.Next,
+		seen: func(r Record) {
+			sum.Read++
+			if r.Reason != "" {
+				sum.Quarantined++
+				sum.QuarantinedBy[reasonKind(r.Reason)]++
+			} else if !r.Incident.HasPoint {
+				sum.NoLocation++
+			}
+		},
+		values: func(r Record) []any {
+			if r.Reason != "" {
+				return []any{r.Line, storableRaw(r.Raw), storableRaw(r.Reason), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+			}
+			in := r.Incident
+			var lon, lat any
+			if in.HasPoint {
+				lon, lat = in.Point[0], in.Point[1]
+			}
+			return []any{r.Line, nil, nil, in.Source, in.SourceID, in.Category, in.Occurred.From, in.Occurred.To,
+				in.LocationText, in.LSOACode, in.LSOAName, in.Outcome, in.Context, in.ReportedBy, in.FallsWithin, lon, lat}
+		},
+	}
+}
 
 // storableRaw makes a rejected row's text storable in a UTF-8 text column:
 // PostgreSQL refuses invalid UTF-8 and NUL bytes, and one such row must not

@@ -380,7 +380,7 @@ func ImportPostcodes(ctx context.Context, pool *pgxpool.Pool, name string, r io.
 		if _, err := tx.Exec(ctx, createPostcodeStaging); err != nil {
 			return err
 		}
-		src := &postcodeSource{pr: pr, sum: &sum}
+		src := postcodeSource(pr, &sum)
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"staging_postcodes"}, postcodeStagingColumns, src); err != nil {
 			if src.err != nil {
 				return src.err
@@ -440,44 +440,24 @@ func ImportPostcodes(ctx context.Context, pool *pgxpool.Pool, name string, r io.
 	return sum, nil
 }
 
-// postcodeSource feeds parsed lines to CopyFrom one at a time.
-type postcodeSource struct {
-	pr   *PostcodeReader
-	sum  *PostcodeSummary
-	rec  PostcodeRecord
-	err  error
-	done bool
+// postcodeSource streams Code-Point records into the postcode staging table.
+func postcodeSource(pr *PostcodeReader, sum *PostcodeSummary) *copySource[PostcodeRecord] {
+	return &copySource[PostcodeRecord]{
+		next: pr.Next,
+		seen: func(r PostcodeRecord) {
+			sum.Read++
+			if r.Reason != "" {
+				sum.Quarantined++
+				sum.QuarantinedBy[reasonKind(r.Reason)]++
+			}
+		},
+		values: func(r PostcodeRecord) []any {
+			if r.Reason != "" {
+				return []any{r.Line, storableRaw(r.Raw), storableRaw(r.Reason), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+			}
+			p := r.Postcode
+			return []any{r.Line, r.Raw, nil, p.Postcode, int16(p.Quality), int32(p.Easting), int32(p.Northing),
+				p.Country, p.NHSRegion, p.NHSHA, p.County, p.District, p.Ward}
+		},
+	}
 }
-
-func (s *postcodeSource) Next() bool {
-	if s.done {
-		return false
-	}
-	rec, err := s.pr.Next()
-	if err != nil {
-		s.done = true
-		if !errors.Is(err, io.EOF) {
-			s.err = err
-		}
-		return false
-	}
-	s.rec = rec
-	s.sum.Read++
-	if rec.Reason != "" {
-		s.sum.Quarantined++
-		s.sum.QuarantinedBy[reasonKind(rec.Reason)]++
-	}
-	return true
-}
-
-func (s *postcodeSource) Values() ([]any, error) {
-	r := s.rec
-	if r.Reason != "" {
-		return []any{r.Line, storableRaw(r.Raw), storableRaw(r.Reason), nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, nil
-	}
-	p := r.Postcode
-	return []any{r.Line, r.Raw, nil, p.Postcode, int16(p.Quality), int32(p.Easting), int32(p.Northing),
-		p.Country, p.NHSRegion, p.NHSHA, p.County, p.District, p.Ward}, nil
-}
-
-func (s *postcodeSource) Err() error { return s.err }
