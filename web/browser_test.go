@@ -3,8 +3,10 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,8 +20,13 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/harborough-csp/hotspot/geo/anon"
 	"github.com/harborough-csp/hotspot/geo/auth"
 	"github.com/harborough-csp/hotspot/geo/ingest"
+	"github.com/harborough-csp/hotspot/geo/places"
+	"github.com/harborough-csp/hotspot/geo/store/storetest"
+	"github.com/harborough-csp/hotspot/tiles"
+	"github.com/harborough-csp/hotspot/web"
 )
 
 // chromium finds a headless-capable Chromium: $HOTSPOT_CHROMIUM, then
@@ -377,5 +384,149 @@ func TestBrowserLoginPage(t *testing.T) {
 	}
 	if expected > 1 {
 		t.Errorf("problems after one wrong password: %v; want at most the one 401", problems[:expected])
+	}
+}
+
+// newPublicServer serves the public side over real data: the district,
+// the LE postcodes, two police.uk months (2024-01 and 2024-02), the public
+// data rebuilt from them, the named places, and the police.uk API and the
+// public page's endpoints through the public pool, as hotspot serve does.
+func newPublicServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	const data = "../../shared/data"
+	if _, err := os.Stat(filepath.Join(data, "police-uk")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("real data missing (CI is set): %v", err)
+		}
+		t.Skipf("real data missing: %v", err)
+	}
+	pool := storetest.DB(t)
+	ctx := context.Background()
+	loadDistrict(t, pool)
+	if _, err := ingest.ImportPostcodesFile(ctx, pool, filepath.Join(data, "postcodes", "codepoint-open-2025-10-le.csv")); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"2024-01", "2024-02"} {
+		if _, err := ingest.ImportPoliceUKFile(ctx, pool, filepath.Join(data, "police-uk", m+"-leicestershire-street.csv")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := anon.Rebuild(ctx, pool, anon.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := places.ReadSources(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := places.Build(ctx, pool, src, places.BuildOptions{Actor: "browser test"}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := anon.PublicPool(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pub.Close)
+	srv, err := web.New(pool, tiles.New(pool, tiles.WithPublic(pub)), auth.New(pool), web.Config{}, nil, web.PoliceAPIRoutes(pub)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// TestBrowserPublicMap is an anonymous visitor on the public map: the
+// public layer's tiles load with features, the month selector re-requests
+// them for the month chosen, a postcode search lists crimes near it (or
+// says there are none), the places panel fills, and nothing goes wrong in
+// the console.
+func TestBrowserPublicMap(t *testing.T) {
+	b := newBrowser(t)
+	ts := newPublicServer(t)
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(ts.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, "the public map", `window.hotspot && window.hotspot.ready && window.hotspot.config.user === null`, 30*time.Second)
+	layers, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`Object.keys(window.hotspot.layers).sort()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(layers, ",") != "boundaries,public" {
+		t.Errorf("public map layers = %v; want boundaries and public", layers)
+	}
+	b.waitFor(t, "public tiles with features", `window.hotspot.tilesLoaded.public > 0`, 30*time.Second)
+	if r := b.Responses("/tiles/incidents"); len(r) > 0 {
+		t.Errorf("the public map requested incident data: %v", r)
+	}
+
+	// The month selector: latest first, and a change re-requests tiles.
+	b.waitFor(t, "the month selector", `!document.getElementById('month-select').disabled && document.getElementById('month-select').options.length === 2`, 30*time.Second)
+	latest, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById('month-select').value`))
+	if err != nil || latest != "2024-02" {
+		t.Errorf("default month = %q, %v; want the latest, 2024-02", latest, err)
+	}
+	b.waitFor(t, "tiles for the latest month", `performance.getEntriesByType('resource').some(function (e) { return /\/tiles\/public\/.*date=2024-02/.test(e.name); })`, 30*time.Second)
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(function () { var s = document.getElementById('month-select'); s.value = '2024-01'; s.dispatchEvent(new Event('change')); return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, "tiles for 2024-01", `performance.getEntriesByType('resource').some(function (e) { return /\/tiles\/public\/.*date=2024-01/.test(e.name); })`, 30*time.Second)
+	for u, s := range b.Responses("/tiles/public/") {
+		if s != 200 && s != 204 {
+			t.Errorf("tile %s = %d; want 200 or 204", u, s)
+		}
+	}
+
+	// The category filter lists the public categories, not the sensitive.
+	cats, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`Array.prototype.map.call(document.getElementById('category-select').options, function (o) { return o.value; })`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cats) < 2 || cats[0] != "all-crime" || strings.Contains(strings.Join(cats, ","), "violent-crime") {
+		t.Errorf("category options = %v; want all-crime then the public categories", cats)
+	}
+
+	// A postcode search, typed and submitted as a person would.
+	err = chromedp.Do(b.ctx,
+		chromedp.SendKeys(chromedp.ID("postcode-input"), "le16 7ag"),
+		chromedp.Click(chromedp.ID("postcode-submit")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, "crimes near LE16 7AG", `!document.getElementById('near-results').hidden &&
+		(document.querySelectorAll('#near-list li').length > 0 || !document.getElementById('near-empty').hidden)`, 30*time.Second)
+	title, err := chromedp.Run(b.ctx, chromedp.TextContent(chromedp.ID("near-title")))
+	if err != nil || !strings.Contains(title, "LE16 7AG") {
+		t.Errorf("near title = %q, %v; want it to name LE16 7AG", title, err)
+	}
+
+	// The places panel.
+	b.waitFor(t, "the place summaries", `document.querySelectorAll('#places-body tr').length === 8 && !document.getElementById('places-table').hidden`, 30*time.Second)
+	text, err := chromedp.Run(b.ctx, chromedp.TextContent(chromedp.ID("places-body")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "Lutterworth") || !strings.Contains(text, "no data") {
+		t.Errorf("places panel = %q; want Lutterworth, and no data for a year earlier", text)
+	}
+
+	if p := b.Problems(); len(p) > 0 {
+		t.Errorf("console problems on the public map: %v", p)
+	}
+	errs, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`window.hotspot.errors.map(String)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) > 0 {
+		t.Errorf("window.hotspot.errors = %v; want none", errs)
+	}
+	if path := os.Getenv("HOTSPOT_PUBLIC_SCREENSHOT"); path != "" {
+		png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

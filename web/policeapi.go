@@ -77,9 +77,12 @@ func NewPoliceAPI(public *pgxpool.Pool) *PoliceAPI {
 	return &PoliceAPI{db: public, limiter: newRateLimiter(policeAPIRate, policeAPIBurst, maxRateClients, time.Now)}
 }
 
-// PoliceAPIRoutes returns the API's routes, each Public, for web.New's
-// extra routes.
-func PoliceAPIRoutes(public *pgxpool.Pool) []Route { return NewPoliceAPI(public).Routes() }
+// PoliceAPIRoutes returns the API's routes and the public map page's
+// (public.go), each Public, for web.New's extra routes.
+func PoliceAPIRoutes(public *pgxpool.Pool) []Route {
+	a := NewPoliceAPI(public)
+	return append(a.Routes(), a.publicRoutes()...)
+}
 
 // Routes returns the API's routes. The POST forms take the same
 // parameters in a form body (for polygons too long for a URL); they only

@@ -16,6 +16,7 @@ import (
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
 
+	"github.com/harborough-csp/hotspot/geo/places"
 	"github.com/harborough-csp/hotspot/tiles"
 )
 
@@ -155,6 +156,13 @@ func (a *privacyAttack) crimes(target string, ans *privacyAnswer, cat string, mo
 func TestPrivacy(t *testing.T) {
 	files := papiFiles(t)
 	p := newPAPI(t, files, privacyPartner, privacySynthetic)
+	src, err := places.ReadSources(papiData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := places.Build(context.Background(), p.main, src, places.BuildOptions{Actor: "privacy test"}); err != nil {
+		t.Fatal(err)
+	}
 	a := &privacyAttack{t: t, p: p, sensitive: map[string]bool{}, policeIDs: map[string]bool{}, perPoint: map[string]int{}}
 	ctx := context.Background()
 	_, a.points, a.pts = p.mapPoints(t)
@@ -464,6 +472,76 @@ func TestPrivacy(t *testing.T) {
 		// A sensitive category's ward cannot be rebuilt from points either:
 		// no endpoint shows them at a point (checked above), so nothing
 		// adds up to a ward.
+	})
+
+	t.Run("postcodes and place summaries", func(t *testing.T) {
+		a.t = t // leaks fail the subtest that found them
+		// Every 25th postcode of the LE area, and every one in the
+		// district: the answer is the postcode's Code-Point Open point
+		// (public open data) and nothing else.
+		type pc struct {
+			lat, lng float64
+		}
+		want := map[string]pc{}
+		q(`SELECT postcode, ST_Y(geom), ST_X(geom) FROM (SELECT *, row_number() OVER (ORDER BY postcode) n FROM postcodes) s
+			WHERE n % 25 = 0 OR district_code = 'E07000131'`, func(v []any) {
+			want[v[0].(string)] = pc{v[1].(float64), v[2].(float64)}
+		})
+		for code, w := range want {
+			target := "/api/postcodes/" + strings.ReplaceAll(strings.ToLower(code), " ", "")
+			ans := a.get("GET", target, "")
+			var got map[string]any
+			if ans.code != http.StatusOK || json.Unmarshal(ans.body, &got) != nil {
+				t.Fatalf("%s = %d %s", target, ans.code, ans.body)
+			}
+			lat, _ := got["latitude"].(float64)
+			lng, _ := got["longitude"].(float64)
+			if len(got) != 3 || got["postcode"] != code || math.Abs(lat-w.lat) > 1e-6 || math.Abs(lng-w.lng) > 1e-6 {
+				a.leak("%s = %s; want only %s at its Code-Point point %v", target, ans.body, code, w)
+			}
+		}
+		for _, target := range []string{"/api/postcodes/LE16%207AG'%20OR%201=1--", "/api/postcodes/%25", "/api/postcodes/LE16%207AG?date=2024-01-14"} {
+			if ans := a.get("GET", target, ""); ans.code != http.StatusBadRequest && ans.code != http.StatusNotFound && ans.code != http.StatusOK {
+				a.leak("%s = %d %s", target, ans.code, ans.body)
+			}
+		}
+		t.Logf("%d postcodes asked for", len(want))
+		// Place summaries for the latest month, every month and range:
+		// counts of public crimes only, never one below the minimum.
+		queries := []string{""}
+		for _, m := range a.months {
+			queries = append(queries, "?date="+m)
+		}
+		for _, r := range ranges {
+			queries = append(queries, "?date_from="+r[0]+"&date_to="+r[1])
+		}
+		listed := 0
+		for _, query := range queries {
+			target := "/api/place-summaries" + query
+			ans := a.get("GET", target, "")
+			a.coordinates(target, ans.body)
+			var ss []apiPlaceSummary
+			if ans.code != http.StatusOK || json.Unmarshal(ans.body, &ss) != nil {
+				t.Fatalf("%s = %d %s", target, ans.code, ans.body)
+			}
+			listed += len(ss)
+			for _, s := range ss {
+				for _, c := range []apiPeriodCount{s.Current, s.Previous} {
+					if c.Count != nil && *c.Count < a.minCount {
+						a.leak("%s: %s has a count of %d, below the minimum %d", target, s.Slug, *c.Count, a.minCount)
+					}
+					if c.Count == nil && !c.Suppressed && !c.NoData {
+						a.leak("%s: %s has no count and no reason", target, s.Slug)
+					}
+					if len(c.DateFrom) != 7 || len(c.DateTo) != 7 {
+						a.leak("%s: %s period %s..%s is not months", target, s.Slug, c.DateFrom, c.DateTo)
+					}
+				}
+			}
+		}
+		if listed == 0 {
+			t.Error("place-summaries listed no places: the attack missed them")
+		}
 	})
 
 	t.Run("public tiles at every zoom", func(t *testing.T) {

@@ -13,6 +13,10 @@
  *   GET tiles/<layer>.json            for each name in config.layers
  *   GET <TileJSON tiles[0]>           with {z}/{x}/{y} filled in
  *   GET <config.basemap.url>          only when config.basemap is not null
+ *   GET api/crimes-street-dates, api/crime-categories      the month and category filters
+ *   GET <public tiles>?date=YYYY-MM   the public layer, for the month chosen
+ *   GET api/postcodes/<postcode>, api/crimes-street/all-crime?lat&lng&date   "crime near"
+ *   GET api/place-summaries?date=YYYY-MM                   the places panel
  *
  * Test hooks: window.hotspot = {map, layers, tilesLoaded, ready, errors, config}
  * and document.body.dataset.ready = "true" once every layer has been added
@@ -46,7 +50,11 @@
   var CATEGORY_BY_SLUG = {};
   CATEGORIES.forEach(function (c) { CATEGORY_BY_SLUG[c.slug] = c; });
 
-  var LAYER_LABELS = { incidents: 'Incidents', boundaries: 'District boundary' };
+  var LAYER_LABELS = { incidents: 'Incidents', boundaries: 'District boundary', public: 'Crime counts (anonymised)' };
+
+  // The public panel's choices: the month asked of the server ('' for the
+  // latest), and the category the public layer's circles count (client-side).
+  var publicState = { date: '', category: 'all-crime', names: {}, template: null };
   var MAX_POPUP_ITEMS = 50;
 
   var hotspot = window.hotspot = {
@@ -548,7 +556,7 @@
     return function (properties, tileZoom) {
       var s = displayScale(map, tileZoom);
       var base = typeof style === 'function' ? style(properties, map._loaded ? map.getZoom() : tileZoom) : style;
-      if (s === 1) { return base; }
+      if (s === 1 || Array.isArray(base)) { return base; }
       var out = L.extend({}, base);
       if (out.radius) { out.radius /= s; }
       if (out.weight) { out.weight /= s; }
@@ -556,8 +564,32 @@
     };
   }
 
+  // The public layer: one circle per anonymous map point, its area
+  // proportional to the count of the category chosen (radius by sqrt).
+  function publicCount(properties) {
+    var v = publicState.category === 'all-crime' ? properties.total : properties[publicState.category];
+    return isNum(v) ? v : 0;
+  }
+
+  function publicStyle(properties, zoom) {
+    var n = publicCount(properties);
+    if (n <= 0) { return []; }
+    var k = zoom >= 15 ? 4 : zoom >= 13 ? 3 : zoom >= 11 ? 2.2 : 1.6;
+    var cat = publicState.category === 'all-crime' ? null : categoryFor(publicState.category);
+    return {
+      radius: Math.min(40, Math.max(3, Math.sqrt(n) * k)),
+      fill: true,
+      fillColor: cat ? cat.colour : '#1a5fb4',
+      fillOpacity: 0.55,
+      stroke: true,
+      color: '#1f2328',
+      opacity: 0.7,
+      weight: 1
+    };
+  }
+
   function styleFor(map, sourceLayer) {
-    var style = sourceLayer === 'incidents' ? incidentStyle :
+    var style = sourceLayer === 'incidents' ? incidentStyle : sourceLayer === 'public' ? publicStyle :
       sourceLayer === 'boundaries' ? BOUNDARY_STYLE : GENERIC_STYLE;
     return scaledStyle(map, style);
   }
@@ -663,6 +695,32 @@
       opts.maxHeight = Math.max(200, Math.min(440, mapRect.height - bottom - 100));
     }
     return opts;
+  }
+
+  function publicPopupContent(p) {
+    var root = el('div', 'incident-popup');
+    root.appendChild(el('h3', 'incident-title', str(p.street) || 'Anonymous map point'));
+    var months = str(p.date_from) === str(p.date_to) ? formatMonth(p.date_from) :
+      formatMonth(p.date_from) + ' to ' + formatMonth(p.date_to);
+    root.appendChild(el('p', 'popup-location', months + ': ' + (isNum(p.total) ? p.total : 0) + ' crimes in all'));
+    var rows = Object.keys(p).filter(function (k) {
+      return k !== 'total' && k !== 'street' && k !== 'date_from' && k !== 'date_to' && isNum(p[k]) && p[k] > 0;
+    }).sort(function (a, b) { return p[b] - p[a] || a.localeCompare(b); });
+    var dl = el('dl', 'incident-fields');
+    rows.forEach(function (k) {
+      addRow(dl, publicState.names[k] || categoryFor(k).name || k, String(p[k]), '0');
+    });
+    root.appendChild(dl);
+    return root;
+  }
+
+  function openPublicPopup(map, e) {
+    var target = e.layer || e.propagatedFrom;
+    if (!target || !target.properties) { return; }
+    L.popup(popupOptions(map))
+      .setLatLng(target._latlng || e.latlng)
+      .setContent(publicPopupContent(target.properties))
+      .openOn(map);
   }
 
   function openIncidentPopup(map, e) {
@@ -773,7 +831,7 @@
       layerName: name,
       rendererFactory: makeCanvasTileFactory(map),
       vectorTileLayerStyles: styles,
-      interactive: name === 'incidents',
+      interactive: name === 'incidents' || name === 'public',
       tolerance: 3,                    // extra click radius (px) for small markers
       attribution: sanitizeAttribution(tilejson.attribution),
       zIndex: name === 'incidents' ? 20 : 10,
@@ -785,7 +843,12 @@
     var bounds = boundsFromArray(tilejson.bounds);
     if (bounds && bounds.isValid()) { options.bounds = bounds; }
 
-    var layer = new VectorGrid(resolveTemplate(tilejson.tiles[0], tilejsonURL), options);
+    var template = resolveTemplate(tilejson.tiles[0], tilejsonURL);
+    if (name === 'public') {
+      publicState.template = template;
+      template = publicTileURL();
+    }
+    var layer = new VectorGrid(template, options);
     // Outside the native zoom range Leaflet magnifies existing tiles; redraw them
     // so that marker sizes and line widths are recomputed for the new zoom.
     var lastZoom = map.getZoom();
@@ -800,7 +863,9 @@
     });
     layer.on('loading', function () { statusState.loading[name] = true; renderStatus(); });
     layer.on('load remove', function () { statusState.loading[name] = false; renderStatus(); });
-    if (options.interactive) {
+    if (name === 'public') {
+      layer.on('click', function (e) { openPublicPopup(map, e); });
+    } else if (options.interactive) {
       layer.on('click', function (e) { openIncidentPopup(map, e); });
     }
     hotspot.tilesLoaded[name] = 0;
@@ -808,6 +873,199 @@
     layer.addTo(map);
     layerControl.addOverlay(layer, escapeHTML(LAYER_LABELS[name] || name));
     return layer;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Public panel: month and category filters, "crime near" a postcode, and
+  // the named places compared with the same months a year earlier.
+  // ---------------------------------------------------------------------------
+  function apiURL(path, params) {
+    var u = new URL(path, document.baseURI);
+    Object.keys(params || {}).forEach(function (k) {
+      if (params[k]) { u.searchParams.set(k, params[k]); }
+    });
+    return u.href;
+  }
+
+  // TileJSON gives a template; the month goes on as a query string.
+  function publicTileURL() {
+    var t = publicState.template;
+    if (!t || !publicState.date) { return t; }
+    return t + (t.indexOf('?') < 0 ? '?' : '&') + 'date=' + encodeURIComponent(publicState.date);
+  }
+
+  function reloadPublicTiles() {
+    var layer = hotspot.layers.public;
+    if (!layer || !publicState.template) { return; }
+    layer._tileCache = new Map();     // decoded tiles of the old month
+    layer.setUrl(publicTileURL());
+  }
+
+  function restylePublic() {
+    var layer = hotspot.layers.public;
+    if (layer) { layer.redraw(); }    // tiles are cached: no new requests
+  }
+
+  function fillSelect(select, options, value) {
+    select.textContent = '';
+    options.forEach(function (o) {
+      var opt = el('option', null, o.label);
+      opt.value = o.value;
+      select.appendChild(opt);
+    });
+    select.value = value;
+    select.disabled = false;
+  }
+
+  function setMessage(id, text, isError) {
+    var node = $(id);
+    node.textContent = text || '';
+    node.classList.toggle('panel-error', !!isError);
+  }
+
+  function loadPlaces() {
+    var params = { date: publicState.date };
+    setMessage('places-message', 'Loading…');
+    return fetchJSON(apiURL('api/place-summaries', params)).then(function (list) {
+      var body = $('places-body');
+      body.textContent = '';
+      if (!Array.isArray(list) || !list.length) {
+        $('places-table').hidden = true;
+        setMessage('places-message', 'No place summaries yet: named places and public data appear after an import.');
+        return;
+      }
+      var cur = list[0].current || {}, prev = list[0].previous || {};
+      var period = function (c) {
+        return c.date_from === c.date_to ? formatMonth(c.date_from) : formatMonth(c.date_from) + ' to ' + formatMonth(c.date_to);
+      };
+      $('places-current').textContent = period(cur);
+      $('places-previous').textContent = period(prev);
+      $('places-caption').textContent = 'Crimes shown on the public map, per place, in ' + period(cur) + ' and ' + period(prev);
+      list.forEach(function (p) {
+        var tr = el('tr');
+        var th = el('th', null, str(p.name));
+        th.scope = 'row';
+        tr.appendChild(th);
+        tr.appendChild(el('td', null, str(p.current && p.current.text)));
+        tr.appendChild(el('td', null, str(p.previous && p.previous.text)));
+        body.appendChild(tr);
+      });
+      $('places-table').hidden = false;
+      setMessage('places-message', 'Counts below the minimum are shown as "fewer than"; "no data" means those months are not loaded.');
+    }).catch(function (err) {
+      recordError('place summaries', err);
+      setMessage('places-message', 'Place summaries could not be loaded.', true);
+    });
+  }
+
+  var nearState = { point: null, postcode: '' };
+
+  function renderNear(crimes) {
+    var list = $('near-list');
+    list.textContent = '';
+    var shown = crimes.filter(function (c) {
+      return publicState.category === 'all-crime' || c.category === publicState.category;
+    });
+    var monthText = shown.length ? formatMonth(shown[0].month) : (publicState.date ? formatMonth(publicState.date) : 'the latest month');
+    $('near-title').textContent = 'Crimes near ' + nearState.postcode + (shown.length ? ' (' + shown.length + ')' : '');
+    $('near-empty').hidden = shown.length > 0;
+    $('near-empty').textContent = 'No crimes recorded within a mile of ' + nearState.postcode + ' in ' + monthText +
+      (publicState.category === 'all-crime' ? '' : ' in this category') + '.';
+    shown.slice(0, 200).forEach(function (c) {
+      var li = el('li');
+      li.appendChild(el('strong', null, publicState.names[c.category] || categoryFor(c.category).name));
+      li.appendChild(document.createTextNode(' · ' + formatMonth(c.month)));
+      li.appendChild(el('span', 'near-street', c.location && c.location.street ? str(c.location.street.name) : 'No location'));
+      list.appendChild(li);
+    });
+    if (shown.length > 200) { list.appendChild(el('li', 'panel-note', '…and ' + (shown.length - 200) + ' more.')); }
+    $('near-results').hidden = false;
+  }
+
+  function loadNear() {
+    if (!nearState.point) { return Promise.resolve(); }
+    var p = nearState.point;
+    return fetchJSON(apiURL('api/crimes-street/all-crime', { lat: String(p.latitude), lng: String(p.longitude), date: publicState.date }))
+      .then(function (crimes) { renderNear(Array.isArray(crimes) ? crimes : []); })
+      .catch(function (err) {
+        recordError('crimes near', err);
+        setMessage('postcode-message', 'Crimes near ' + nearState.postcode + ' could not be loaded.', true);
+      });
+  }
+
+  function searchPostcode(map) {
+    var raw = $('postcode-input').value.trim();
+    if (!raw) {
+      setMessage('postcode-message', 'Enter a postcode, for example LE16 7AG.', true);
+      $('postcode-input').focus();
+      return;
+    }
+    setMessage('postcode-message', 'Searching…');
+    fetch(apiURL('api/postcodes/' + encodeURIComponent(raw)), { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (res) {
+        return res.json().then(function (body) { return { ok: res.ok, status: res.status, body: body }; });
+      })
+      .then(function (r) {
+        if (!r.ok) {
+          // 400 and 404 are the visitor's typing, not a fault of the page.
+          setMessage('postcode-message', (r.body && r.body.error) || ('Search failed (HTTP ' + r.status + ')'), true);
+          $('near-results').hidden = true;
+          nearState.point = null;
+          return;
+        }
+        nearState.point = r.body;
+        nearState.postcode = r.body.postcode;
+        setMessage('postcode-message', 'Showing crimes within a mile of ' + r.body.postcode + '.');
+        map.flyTo([r.body.latitude, r.body.longitude], Math.max(map.getZoom(), 15), { duration: 0.8 });
+        return loadNear();
+      })
+      .catch(function (err) {
+        recordError('postcode search', err);
+        setMessage('postcode-message', 'The search could not be completed.', true);
+      });
+  }
+
+  function initPublicPanel(map) {
+    $('panel').hidden = false;
+    var month = $('month-select'), category = $('category-select');
+    fetchJSON(apiURL('api/crimes-street-dates')).then(function (dates) {
+      var opts = (Array.isArray(dates) ? dates : []).filter(function (d) { return d && /^\d{4}-\d{2}$/.test(d.date); })
+        .map(function (d) { return { value: d.date, label: formatMonth(d.date) }; });
+      if (!opts.length) { opts = [{ value: '', label: 'No months published yet' }]; }
+      publicState.date = opts[0].value;   // newest first: the default is the latest month
+      fillSelect(month, opts, publicState.date);
+      reloadPublicTiles();
+      return loadPlaces();
+    }).catch(function (err) { recordError('months', err); });
+    fetchJSON(apiURL('api/crime-categories')).then(function (cats) {
+      var opts = [];
+      (Array.isArray(cats) ? cats : []).forEach(function (c) {
+        if (!c || typeof c.url !== 'string') { return; }
+        publicState.names[c.url] = str(c.name);
+        // Only the categories the public layer counts at points.
+        if (c.url === 'all-crime' || (Object.prototype.hasOwnProperty.call(CATEGORY_BY_SLUG, c.url) && c.url !== 'violent-crime')) {
+          opts.push({ value: c.url, label: str(c.name) });
+        }
+      });
+      fillSelect(category, opts.length ? opts : [{ value: 'all-crime', label: 'All crime' }], 'all-crime');
+    }).catch(function (err) { recordError('categories', err); });
+
+    month.addEventListener('change', function () {
+      publicState.date = month.value;
+      reloadPublicTiles();
+      loadPlaces();
+      loadNear();
+    });
+    category.addEventListener('change', function () {
+      publicState.category = category.value;
+      restylePublic();
+      loadNear();
+    });
+    $('filters').addEventListener('submit', function (e) { e.preventDefault(); });
+    $('postcode-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      searchPostcode(map);
+    });
   }
 
   // ---------------------------------------------------------------------------
@@ -925,6 +1183,9 @@
             }
           });
           layerControl.addTo(map);
+          // The panel works on the public layer and its API; a server
+          // without them gets the map alone.
+          if (hotspot.layers.public) { initPublicPanel(map); }
           hotspot.ready = true;
           document.body.dataset.ready = 'true';
         });
