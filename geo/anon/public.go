@@ -25,20 +25,39 @@ var ErrNoPublicRole = errors.New("cannot take the public database role")
 // so whatever SQL they run, PostgreSQL refuses to show them incidents,
 // quarantine, import batches, postcodes or users.
 //
-// The role is set as a connection parameter, so it is the session's
-// default: even a RESET ROLE leaves it in place. AfterConnect then checks
-// that the connection really is the public role and read-only before the
-// pool hands it out, in case something between us and the server (a
-// connection pooler, say) dropped the parameters. Close the pool when
-// done; it does not close main.
+// The pool logs in as PublicRole itself when the server lets it
+// (migrations/0007 makes the role LOGIN; the embedded cluster trusts its
+// private socket), so the session has no other role to switch back to:
+// not even SET ROLE NONE reaches the precise tables. Where that login is
+// refused (an outside server that wants a password for it), it falls back
+// to logging in as main's user with the role set as a connection
+// parameter: RESET ROLE still leaves it in place, but SET ROLE NONE would
+// not, so there the guarantee rests on handlers running only constant SQL.
+// AfterConnect checks that each connection really is the public role and
+// read-only before the pool hands it out, in case something between us and
+// the server (a connection pooler, say) dropped the parameters. Close the
+// pool when done; it does not close main.
 func PublicPool(ctx context.Context, main *pgxpool.Pool) (*pgxpool.Pool, error) {
-	cfg := main.Config()
+	login := main.Config()
+	login.ConnConfig.User = PublicRole
+	login.ConnConfig.Password = ""
+	if pool, err := publicPool(ctx, login, false); err == nil {
+		return pool, nil
+	}
+	return publicPool(ctx, main.Config(), true)
+}
+
+// publicPool opens a pool on cfg whose sessions run as PublicRole: by
+// logging in as it, or, with setRole, by a role connection parameter.
+func publicPool(ctx context.Context, cfg *pgxpool.Config, setRole bool) (*pgxpool.Pool, error) {
 	rp := cfg.ConnConfig.RuntimeParams
 	if rp == nil {
 		rp = map[string]string{}
 		cfg.ConnConfig.RuntimeParams = rp
 	}
-	rp["role"] = PublicRole
+	if setRole {
+		rp["role"] = PublicRole
+	}
 	rp["search_path"] = "open, public"
 	rp["default_transaction_read_only"] = "on"
 	rp["application_name"] = "hotspot-public"

@@ -44,6 +44,10 @@ func TestPublicPoolCannotReadPreciseData(t *testing.T) {
 		// The role cannot be shed: RESET returns to the session's default,
 		// which is the public role.
 		`RESET ROLE; SELECT * FROM incidents`,
+		// Nor dropped: the session logged in as the public role, so there
+		// is no other role to go back to.
+		`SET ROLE NONE; SELECT * FROM incidents`,
+		`SET SESSION AUTHORIZATION DEFAULT; SELECT * FROM incidents`,
 	}
 	for _, sql := range denied {
 		_, err := pub.Exec(ctx, sql)
@@ -74,6 +78,10 @@ func TestPublicPoolCannotReadPreciseData(t *testing.T) {
 		if _, err := pub.Exec(ctx, sql); !errors.As(err, &pe) || (pe.Code != "25006" && pe.Code != "42501") {
 			t.Errorf("public pool: %s: error = %v; want read-only or permission denied", sql, err)
 		}
+	}
+	var session string
+	if err := pub.QueryRow(ctx, `SELECT session_user`).Scan(&session); err != nil || session != anon.PublicRole {
+		t.Errorf("public pool session_user = %q, %v; want %q (it logs in as the public role)", session, err, anon.PublicRole)
 	}
 	var user string
 	if err := pub.QueryRow(ctx, `SELECT current_user`).Scan(&user); err != nil || user != anon.PublicRole {
