@@ -35,13 +35,17 @@ type basemap struct {
 }
 
 type appConfig struct {
-	Title         string     `json:"title"`
-	Center        [2]float64 `json:"center"`
-	Zoom          int        `json:"zoom"`
-	Bounds        [4]float64 `json:"bounds"`
-	Basemap       *basemap   `json:"basemap"`
-	IncidentCount int64      `json:"incident_count"`
-	Notice        string     `json:"notice"`
+	Title   string     `json:"title"`
+	Center  [2]float64 `json:"center"`
+	Zoom    int        `json:"zoom"`
+	Bounds  [4]float64 `json:"bounds"`
+	Basemap *basemap   `json:"basemap"`
+	// IncidentCount is the precise table's total, for callers who may
+	// see the incidents layer only: a grand total over every category and
+	// month is exactly what the public data withholds (sensitive counts
+	// could be had by subtraction).
+	IncidentCount *int64 `json:"incident_count,omitempty"`
+	Notice        string `json:"notice"`
 	// Layers are the tile layers the caller may see.
 	Layers []string `json:"layers"`
 	// User is who is signed in, or null.
@@ -72,13 +76,15 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	c := appConfig{
-		Title:         "Harborough crime map",
-		Center:        [2]float64{(b[0] + b[2]) / 2, (b[1] + b[3]) / 2},
-		Zoom:          11,
-		Bounds:        b,
-		IncidentCount: n,
-		Layers:        layers,
-		User:          publicUser(user),
+		Title:  "Harborough crime map",
+		Center: [2]float64{(b[0] + b[2]) / 2, (b[1] + b[3]) / 2},
+		Zoom:   11,
+		Bounds: b,
+		Layers: layers,
+		User:   publicUser(user),
+	}
+	if a, ok := s.layers["incidents"]; ok && a.allows(user) {
+		c.IncidentCount = &n
 	}
 	if n == 0 {
 		c.Notice = NoDataNotice

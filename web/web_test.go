@@ -96,7 +96,7 @@ func TestStatusCodes(t *testing.T) {
 		{anon, "/app.js", 200, "javascript", ""},
 		{anon, "/login", 200, "text/html", `id="login-form"`},
 		{anon, "/login.js", 200, "javascript", ""},
-		{anon, "/api/config", 200, "application/json", `"incident_count":`},
+		{police, "/api/config", 200, "application/json", `"incident_count":8324`},
 		{anon, "/api/config", 200, "application/json", `"layers":["boundaries"],"user":null`},
 		{anon, "/api/me", 200, "application/json", `{"user":null}`},
 		{anon, "/tiles/boundaries.json", 200, "application/json", `"vector_layers"`},
@@ -173,6 +173,14 @@ func TestTileRevalidation(t *testing.T) {
 	if etag == "" {
 		t.Fatal("tile has no ETag")
 	}
+	// A police tile must never be kept by a shared cache.
+	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "private") || !strings.Contains(strings.Join(resp.Header.Values("Vary"), ","), "Cookie") {
+		t.Errorf("police tile Cache-Control = %q, Vary = %q; want private, varying on Cookie", cc, resp.Header.Values("Vary"))
+	}
+	pub, _ := getWith(t, http.DefaultClient, ts.URL+"/tiles/boundaries.json")
+	if cc := pub.Header.Get("Cache-Control"); strings.Contains(cc, "private") {
+		t.Errorf("anonymous boundaries TileJSON Cache-Control = %q; want it shareable", cc)
+	}
 	resp, body = get(t, url, "If-None-Match", etag)
 	if resp.StatusCode != http.StatusNotModified || len(body) != 0 {
 		t.Errorf("GET tile with If-None-Match = %d, %d bytes; want 304, empty", resp.StatusCode, len(body))
@@ -196,8 +204,8 @@ func TestConfigWithoutData(t *testing.T) {
 	if err := json.Unmarshal(body, &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.IncidentCount != 0 || c.Notice != web.NoDataNotice || c.Basemap != nil || c.Bounds[0] == 0 {
-		t.Errorf("config = %+v; want no incidents, the import notice, no basemap, and bounds", c)
+	if c.IncidentCount != 0 || c.Notice != web.NoDataNotice || c.Basemap != nil || c.Bounds[0] == 0 || strings.Contains(string(body), "incident_count") {
+		t.Errorf("config = %+v; want the import notice, no basemap, bounds, and no incident total for the public", c)
 	}
 }
 

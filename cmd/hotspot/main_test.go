@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -256,12 +258,8 @@ func TestDemoEmbedded(t *testing.T) {
 	dir := filepath.Join(base, "pgdata")
 
 	url, out, stop := startDemo(t, dir)
-	var cfg struct {
-		IncidentCount int `json:"incident_count"`
-	}
-	getJSON(t, url+"/api/config", &cfg)
-	if cfg.IncidentCount != rows {
-		t.Errorf("demo incident_count = %d; want %d (the files' rows)", cfg.IncidentCount, rows)
+	if got := demoIncidentCount(t, url, out.String()); got != rows {
+		t.Errorf("demo incident_count (as demo-police) = %d; want %d (the files' rows)", got, rows)
 	}
 	if code := stop(); code != 0 {
 		t.Errorf("demo exit after cancel = %d; want 0", code)
@@ -279,9 +277,8 @@ func TestDemoEmbedded(t *testing.T) {
 	start := time.Now()
 	url, out, stop = startDemo(t, dir)
 	t.Logf("second demo start: %v", time.Since(start))
-	getJSON(t, url+"/api/config", &cfg)
-	if cfg.IncidentCount != rows {
-		t.Errorf("second demo incident_count = %d; want %d", cfg.IncidentCount, rows)
+	if got := demoIncidentCount(t, url, out.String()); got != rows {
+		t.Errorf("second demo incident_count = %d; want %d", got, rows)
 	}
 	if !strings.Contains(out.String(), fmt.Sprintf("%d police.uk files already loaded", len(files))) {
 		t.Errorf("second demo did not reuse the data:\n%s", out.String())
@@ -305,4 +302,58 @@ func getJSON(t *testing.T, url string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+var demoPolice = regexp.MustCompile(`police\s+demo-police\s+(\S+)`)
+
+// demoIncidentCount signs in as the demo's police user, with the password
+// the demo printed, and reads the incident total only police are given.
+func demoIncidentCount(t *testing.T, base, out string) int {
+	t.Helper()
+	m := demoPolice.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("demo printed no demo-police password:\n%s", out)
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	u, _ := neturl.Parse(base)
+	var csrf string
+	for _, ck := range jar.Cookies(u) {
+		if ck.Name == "hotspot_login_csrf" {
+			csrf = ck.Value
+		}
+	}
+	body, _ := json.Marshal(map[string]string{"name": "demo-police", "password": m[1]})
+	req, _ := http.NewRequest(http.MethodPost, base+"/login", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-CSRF-Token", csrf)
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("sign in as demo-police = %d", resp.StatusCode)
+	}
+	resp, err = c.Get(base + "/api/config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var cfg struct {
+		IncidentCount int `json:"incident_count"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg.IncidentCount
 }
