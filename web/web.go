@@ -382,6 +382,7 @@ func (s *Server) serve(rt Route) http.Handler {
 			if u, err = s.identify(w, r); err != nil {
 				return err
 			}
+			rec.private = u != nil || (rt.Method != "" && rt.Access != Public)
 			r = r.WithContext(withUser(r.Context(), u))
 			// The router's fallbacks (not found, method not allowed) have
 			// no method and serve nothing; every declared route has one.
@@ -438,18 +439,33 @@ type recorder struct {
 	status int
 	bytes  int
 	wrote  bool
+	// private marks a response made for a signed-in caller or from a
+	// restricted route: no shared cache may keep it, whatever the handler
+	// said, or a proxy could hand a police tile to the public.
+	private bool
 }
 
 func (r *recorder) WriteHeader(code int) {
 	if !r.wrote {
 		r.status, r.wrote = code, true
+		r.markPrivate()
 	}
 	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) markPrivate() {
+	if r.private {
+		h := r.Header()
+		h.Set("Cache-Control", "private, no-cache")
+		h.Add("Vary", "Cookie")
+		h.Add("Vary", "Authorization")
+	}
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
 	if !r.wrote {
 		r.status, r.wrote = http.StatusOK, true
+		r.markPrivate()
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += n
