@@ -378,7 +378,7 @@ func apiKnownCategory(ctx context.Context, tx pgx.Tx, slug string) error {
 	}
 	var known bool
 	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM open.categories WHERE slug = $1)
-		OR EXISTS (SELECT 1 FROM categories WHERE slug = $1)`, slug).Scan(&known)
+		OR EXISTS (SELECT 1 FROM public.categories WHERE slug = $1)`, slug).Scan(&known)
 	if err != nil {
 		return err
 	}
@@ -661,7 +661,7 @@ func (a *PoliceAPI) crimesNoLocation(w http.ResponseWriter, r *http.Request) err
 	return writeAPI(w, out)
 }
 
-const apiCategoriesSQL = `SELECT slug, name FROM open.categories UNION SELECT slug, name FROM categories`
+const apiCategoriesSQL = `SELECT slug, name FROM open.categories UNION SELECT slug, name FROM public.categories`
 
 func (a *PoliceAPI) crimeCategories(w http.ResponseWriter, r *http.Request) error {
 	q, err := apiParams(r, "date")
