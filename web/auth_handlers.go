@@ -120,16 +120,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusBadRequest, Message: "enter a user name and a password"}
 	}
 	ctx := r.Context()
+	id, err := s.auth.Login(ctx, in.Name, in.Password, clientIP(r))
+	if err != nil {
+		return err // serve: 401 for wrong credentials, 429 when rate-limited
+	}
 	// Signing in while signed in replaces the old session rather than
-	// leaving it alive behind the new one.
+	// leaving it alive behind the new one; a failed attempt (above) keeps
+	// it, so a mistyped password does not sign anyone out.
 	if old, ok := UserFrom(ctx); ok && old.session != "" {
 		if err := s.auth.Logout(ctx, old.session, clientIP(r)); err != nil {
 			return err
 		}
-	}
-	id, err := s.auth.Login(ctx, in.Name, in.Password, clientIP(r))
-	if err != nil {
-		return err // serve: 401 for wrong credentials, 429 when rate-limited
 	}
 	name, role, csrf, err := s.auth.Session(ctx, id)
 	if err != nil {
