@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,4 +229,32 @@ func mustMonths(t *testing.T, from, to string) tiles.Months {
 		t.Fatal(fmt.Errorf("ParseMonths(%s, %s): %w", from, to, err))
 	}
 	return m
+}
+
+// TestReferenceLayersUsePublicPool proves that, with a public pool, the
+// boundaries layer (which anyone may read) is built as the public role:
+// once that role loses its grant, the tile fails.
+func TestReferenceLayersUsePublicPool(t *testing.T) {
+	pool := storetest.DB(t)
+	ctx := context.Background()
+	pub, err := anon.PublicPool(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	srv := tiles.New(pool, tiles.WithPublic(pub))
+	tile := maptile.At(orb.Point{-0.92, 52.48}, 10)
+	if _, err := srv.Tile(ctx, "boundaries", tile); err != nil {
+		t.Fatalf("boundaries tile with the grant: %v", err)
+	}
+	if _, err := pool.Exec(ctx, `REVOKE SELECT ON boundaries FROM hotspot_public`); err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Exec(ctx, `GRANT SELECT ON boundaries TO hotspot_public`) //nolint:errcheck // the database is dropped anyway
+	if _, err := srv.Tile(ctx, "boundaries", tile); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("boundaries tile after REVOKE = %v; want permission denied (built as the public role)", err)
+	}
+	if _, err := srv.Bounds(ctx); err == nil {
+		t.Error("Bounds after REVOKE = nil error; want permission denied (read as the public role)")
+	}
 }

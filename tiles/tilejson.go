@@ -56,7 +56,9 @@ WHERE e IS NOT NULL`
 // HarboroughBounds when none is loaded.
 func (s *Server) Bounds(ctx context.Context) ([4]float64, error) {
 	var b [4]float64
-	err := s.pool.QueryRow(ctx, boundsSQL).Scan(&b[0], &b[1], &b[2], &b[3])
+	// The district outline is reference data: read it as the public role
+	// when there is a public pool, since anyone may ask for it.
+	err := s.poolFor(Layer{reference: true}).QueryRow(ctx, boundsSQL).Scan(&b[0], &b[1], &b[2], &b[3])
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return HarboroughBounds(), nil
@@ -91,7 +93,7 @@ func (s *Server) layerBounds(ctx context.Context, l Layer) ([4]float64, error) {
 		return s.Bounds(ctx)
 	}
 	var b [4]float64
-	err := s.pool.QueryRow(ctx, `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (`+l.extentSQL+`) x(e)`).
+	err := s.poolFor(l).QueryRow(ctx, `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (`+l.extentSQL+`) x(e)`).
 		Scan(&b[0], &b[1], &b[2], &b[3])
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s.Bounds(ctx)

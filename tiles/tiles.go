@@ -83,6 +83,10 @@ type Layer struct {
 	// extentSQL returns the layer's data extent in WGS84 as one box2d, or
 	// no row when the layer is empty.
 	extentSQL string
+	// reference marks public reference data (boundaries) that the public
+	// database role may read: with a public pool, its tiles are built
+	// through that pool, so no public tile ever runs as the main user.
+	reference bool
 }
 
 // Extent queries. TileJSON bounds tell clients where tiles can have data,
@@ -153,6 +157,7 @@ func Catalogue() []Layer {
 			Fields:      map[string]string{"kind": "String", "code": "String", "name": "String"},
 			sql:         boundariesSQL,
 			extentSQL:   boundariesExtentSQL,
+			reference:   true,
 		},
 		PublicLayer(),
 	}
@@ -228,9 +233,18 @@ func (s *Server) TileMonths(ctx context.Context, layer string, t maptile.Tile, m
 		return s.public.Tile(ctx, t, m)
 	}
 	var b []byte
-	err = s.pool.QueryRow(ctx, l.sql, int(t.Z), int(t.X), int(t.Y), float64(Buffer)/Extent).Scan(&b)
+	err = s.poolFor(l).QueryRow(ctx, l.sql, int(t.Z), int(t.X), int(t.Y), float64(Buffer)/Extent).Scan(&b)
 	if err != nil {
 		return nil, fmt.Errorf("tile %s/%d/%d/%d: %w", layer, t.Z, t.X, t.Y, err)
 	}
 	return b, nil
+}
+
+// poolFor is the pool a layer's queries run on: the public pool for
+// reference layers when there is one, else the main pool.
+func (s *Server) poolFor(l Layer) *pgxpool.Pool {
+	if l.reference && s.public != nil {
+		return s.public.pool
+	}
+	return s.pool
 }
