@@ -510,6 +510,10 @@ func TestBrowserPublicMap(t *testing.T) {
 		t.Errorf("places panel = %q; want Lutterworth, and no data for a year earlier", text)
 	}
 
+	// The police layer's category colours are not the public view's key.
+	if hidden, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.getElementById('legend-list').hidden`)); err != nil || !hidden {
+		t.Errorf("public view shows the incidents layer's category colours (hidden = %v, %v)", hidden, err)
+	}
 	if p := b.Problems(); len(p) > 0 {
 		t.Errorf("console problems on the public map: %v", p)
 	}

@@ -1155,6 +1155,12 @@
         $('page-title').textContent = title;
         showNotice(str(config.notice));
         renderAccount(config.user);
+        // The category colours belong to the precise incidents layer; the
+        // public view draws every map point in one colour, so its key
+        // shows the outline and the note only.
+        var seesIncidents = Array.isArray(config.layers) && config.layers.indexOf('incidents') >= 0;
+        $('legend-list').hidden = !seesIncidents;
+        $('legend-heading').textContent = seesIncidents ? 'Crime categories' : 'Map key';
 
         var hasBasemap = !!(config.basemap && typeof config.basemap.url === 'string' && config.basemap.url);
         map.setMaxZoom(hasBasemap && isNum(config.basemap.max_zoom) ? config.basemap.max_zoom : 18);
