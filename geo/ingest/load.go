@@ -140,17 +140,9 @@ func ImportPoliceUK(ctx context.Context, pool *pgxpool.Pool, name string, r io.R
 		return sum, fmt.Errorf("%s: %w", name, err)
 	}
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, insertBatch, SourcePoliceUK, name).Scan(&sum.BatchID); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, createStaging); err != nil {
-			return err
-		}
-		src := policeUKSource(pr, &sum)
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"staging_incidents"}, stagingColumns, src); err != nil {
-			if src.err != nil {
-				return src.err // the reader failed, not the database
-			}
+		var err error
+		sum.BatchID, err = stage(ctx, tx, SourcePoliceUK, name, createStaging, "staging_incidents", stagingColumns, policeUKSource(pr, &sum))
+		if err != nil {
 			return err
 		}
 		// Every row read must have reached the staging table, and every
@@ -192,6 +184,26 @@ func ImportPoliceUK(ctx context.Context, pool *pgxpool.Pool, name string, r io.R
 		return sum, fmt.Errorf("import %s: %w", name, err)
 	}
 	return sum, nil
+}
+
+// stage opens an import batch for file name from source and streams src
+// into a temporary staging table, made by createSQL, inside tx. A reader
+// failure is returned as itself, not as the COPY error it caused.
+func stage[R any](ctx context.Context, tx pgx.Tx, source, name, createSQL, table string, columns []string, src *copySource[R]) (int64, error) {
+	var batch int64
+	if err := tx.QueryRow(ctx, insertBatch, source, name).Scan(&batch); err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, createSQL); err != nil {
+		return 0, err
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, columns, src); err != nil {
+		if src.err != nil {
+			return 0, src.err
+		}
+		return 0, err
+	}
+	return batch, nil
 }
 
 // copySource adapts a streaming reader to pgx.CopyFromSource, pulling one

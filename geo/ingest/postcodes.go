@@ -374,17 +374,9 @@ func ImportPostcodes(ctx context.Context, pool *pgxpool.Pool, name string, r io.
 		return sum, fmt.Errorf("%s: %w", name, err)
 	}
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, insertBatch, SourceCodePoint, name).Scan(&sum.BatchID); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, createPostcodeStaging); err != nil {
-			return err
-		}
-		src := postcodeSource(pr, &sum)
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"staging_postcodes"}, postcodeStagingColumns, src); err != nil {
-			if src.err != nil {
-				return src.err
-			}
+		var err error
+		sum.BatchID, err = stage(ctx, tx, SourceCodePoint, name, createPostcodeStaging, "staging_postcodes", postcodeStagingColumns, postcodeSource(pr, &sum))
+		if err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, duplicatePostcodes)
