@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -163,31 +162,16 @@ func printAnonSummary(w io.Writer, s anon.Summary) {
 // postcodes), then rebuilds the public data, so the demo's public map and
 // API have data. Files are matched by checksum, as the police.uk ones are.
 func loadDemoPublic(ctx context.Context, g *globals, pool *pgxpool.Pool, dir string) error {
-	haveWards, err := ingest.HaveBoundaries(ctx, pool, "ward")
-	if err != nil {
+	if err := loadBoundariesOnce(ctx, g, pool, filepath.Join(dir, "boundaries", "wards2013-harborough.geojson"), "ward"); err != nil {
 		return err
-	}
-	wards := filepath.Join(dir, "boundaries", "wards2013-harborough.geojson")
-	if _, err := os.Stat(wards); err == nil && !haveWards {
-		n, err := importBoundaryFile(ctx, pool, wards, &boundaryFlags{kind: "ward"})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(g.stdout, "loaded %d wards from %s\n", n, wards)
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "postcodes", "codepoint-open-*.csv"))
 	if err != nil {
 		return err
 	}
-	var todo []string
-	for _, f := range files {
-		done, err := alreadyImported(ctx, pool, f)
-		if err != nil {
-			return err
-		}
-		if !done {
-			todo = append(todo, f)
-		}
+	todo, err := notImported(ctx, pool, files)
+	if err != nil {
+		return err
 	}
 	if len(todo) > 0 {
 		if err := importPostcodes(ctx, g.stdout, pool, todo); err != nil {

@@ -82,32 +82,17 @@ func loadDemoData(ctx context.Context, g *globals, pool *pgxpool.Pool, dir strin
 		fmt.Fprintf(g.stdout, "no data folder at %s: the map starts empty.\n%s\n", dir, web.NoDataNotice)
 		return nil
 	}
-	haveDistrict, err := ingest.HaveBoundaries(ctx, pool, "district")
-	if err != nil {
+	if err := loadBoundariesOnce(ctx, g, pool, filepath.Join(dir, "boundaries", "harborough-district.geojson"), "district"); err != nil {
 		return err
-	}
-	district := filepath.Join(dir, "boundaries", "harborough-district.geojson")
-	if _, err := os.Stat(district); err == nil && !haveDistrict {
-		n, err := importBoundaryFile(ctx, pool, district, &boundaryFlags{kind: "district"})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(g.stdout, "loaded %d district outline from %s\n", n, district)
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "police-uk", "*.csv"))
 	if err != nil {
 		return err
 	}
 	sort.Strings(files)
-	var todo []string
-	for _, f := range files {
-		done, err := alreadyImported(ctx, pool, f)
-		if err != nil {
-			return err
-		}
-		if !done {
-			todo = append(todo, f)
-		}
+	todo, err := notImported(ctx, pool, files)
+	if err != nil {
+		return err
 	}
 	if skipped := len(files) - len(todo); skipped > 0 {
 		fmt.Fprintf(g.stdout, "%d police.uk files already loaded\n", skipped)
@@ -141,6 +126,39 @@ func loadDemoPlaces(ctx context.Context, g *globals, pool *pgxpool.Pool, dir str
 	}
 	fmt.Fprintf(g.stdout, "built %d named places\n", len(built))
 	return nil
+}
+
+// loadBoundariesOnce loads the areas in path as kind unless some of that
+// kind are loaded already, or the file is absent.
+func loadBoundariesOnce(ctx context.Context, g *globals, pool *pgxpool.Pool, path, kind string) error {
+	have, err := ingest.HaveBoundaries(ctx, pool, kind)
+	if err != nil || have {
+		return err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	n, err := importBoundaryFile(ctx, pool, path, &boundaryFlags{kind: kind})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "loaded %d %s areas from %s\n", n, kind, path)
+	return nil
+}
+
+// notImported returns the files whose checksum no finished import has.
+func notImported(ctx context.Context, pool *pgxpool.Pool, files []string) ([]string, error) {
+	var todo []string
+	for _, f := range files {
+		done, err := alreadyImported(ctx, pool, f)
+		if err != nil {
+			return nil, err
+		}
+		if !done {
+			todo = append(todo, f)
+		}
+	}
+	return todo, nil
 }
 
 // alreadyImported reports whether a finished import batch has the file's
