@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -126,10 +125,15 @@ const (
 	hostPrefix      = "__Host-"
 )
 
-// secure reports whether the client reached us over TLS, directly or
-// through a proxy the public URL says speaks https.
+// secure reports whether the client reached us over TLS: directly,
+// through a trusted proxy that says so (X-Forwarded-Proto), or through a
+// proxy the public URL says speaks https.
 func (s *Server) secure(r *http.Request) bool {
-	return r.TLS != nil || strings.HasPrefix(strings.ToLower(s.cfg.PublicURL), "https:")
+	if r.TLS != nil || strings.HasPrefix(strings.ToLower(s.cfg.PublicURL), "https:") {
+		return true
+	}
+	p, ok := r.Context().Value(peerKey{}).(peer)
+	return ok && p.https
 }
 
 func (s *Server) cookieName(r *http.Request, base string) string {
@@ -326,17 +330,6 @@ func (s *Server) origin(r *http.Request) (string, error) {
 		return "", err
 	}
 	return base, nil
-}
-
-// clientIP is the address the rate limit and the audit log record: the
-// connection's peer, without the port. (Behind a proxy that is the
-// proxy; see the README.)
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // retryAfter returns how long a rate-limited client should wait, from an

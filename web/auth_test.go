@@ -694,3 +694,68 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// forwarding is a transport that sends every request as a proxy would
+// relay it for the client at ip.
+type forwarding struct{ ip, proto string }
+
+func (f forwarding) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-For", f.ip)
+	if f.proto != "" {
+		r.Header.Set("X-Forwarded-Proto", f.proto)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestTrustedProxy checks the address limit on sign-ins behind a trusted
+// proxy: failures count against the client the proxy names, not against
+// the proxy, so one visitor's guessing does not lock out everyone else;
+// and a proxy that says https gets the Secure __Host- cookie. Without the
+// proxy being trusted, the same headers change nothing.
+func TestTrustedProxy(t *testing.T) {
+	loopback, err := web.ParseTrustedProxies("127.0.0.0/8,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, pool, _ := authServer(t, web.Config{TrustedProxies: loopback}, nil)
+	pw := ensureUser(t, pool, "frank", auth.Police)
+	client := func(ip, proto string) *http.Client {
+		c := newClient(t)
+		c.Transport = forwarding{ip, proto}
+		return c
+	}
+	guesser := client("203.0.113.5", "")
+	for i := 0; i < auth.MaxFailuresPerAddress; i++ {
+		if resp, body := postLogin(t, guesser, ts.URL, "guess"+strconv.Itoa(i), "password", ""); resp.StatusCode != 401 {
+			t.Fatalf("failure %d = %d %s; want 401", i+1, resp.StatusCode, body)
+		}
+	}
+	if resp, body := postLogin(t, guesser, ts.URL, "frank", pw, ""); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the guessing client's next sign-in = %d %s; want 429", resp.StatusCode, body)
+	}
+	if resp, body := postLogin(t, client("203.0.113.6", ""), ts.URL, "frank", pw, ""); resp.StatusCode != 200 {
+		t.Errorf("another client behind the same proxy = %d %s; want 200", resp.StatusCode, body)
+	}
+	var who string
+	if err := pool.QueryRow(context.Background(),
+		`SELECT remote_addr FROM audit_log WHERE action = 'login.success' AND actor = 'frank' ORDER BY id DESC LIMIT 1`).Scan(&who); err != nil {
+		t.Fatal(err)
+	}
+	if who != "203.0.113.6" {
+		t.Errorf("audit log address = %q; want the client the proxy named, 203.0.113.6", who)
+	}
+
+	// https at the proxy: the cookies are Secure and __Host- prefixed.
+	resp, _ := do(t, &http.Client{Transport: forwarding{"203.0.113.7", "https"}}, http.MethodGet, ts.URL+"/login", nil)
+	if len(resp.Cookies()) == 0 || resp.Cookies()[0].Name != "__Host-hotspot_login_csrf" || !resp.Cookies()[0].Secure {
+		t.Errorf("via an https proxy: cookies %v; want a Secure __Host-hotspot_login_csrf", resp.Cookies())
+	}
+
+	// Not trusted: the headers are the client's own word and ignored.
+	ts2, _, _ := authServer(t, web.Config{}, nil)
+	resp, _ = do(t, &http.Client{Transport: forwarding{"203.0.113.7", "https"}}, http.MethodGet, ts2.URL+"/login", nil)
+	if len(resp.Cookies()) == 0 || resp.Cookies()[0].Name != "hotspot_login_csrf" || resp.Cookies()[0].Secure {
+		t.Errorf("untrusted X-Forwarded-Proto: cookies %v; want plain hotspot_login_csrf", resp.Cookies())
+	}
+}

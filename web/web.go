@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"runtime/debug"
@@ -63,6 +64,9 @@ type Config struct {
 	TileTimeout time.Duration
 	// RequestTimeout bounds every other request.
 	RequestTimeout time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto headers are believed (see proxy.go). Empty: none.
+	TrustedProxies []netip.Prefix
 }
 
 // Validate fills in defaults and checks the configuration, so that a
@@ -374,10 +378,11 @@ func (s *Server) serve(rt Route) http.Handler {
 		rec := &recorder{ResponseWriter: w}
 		// Every request has a deadline; the request's own context also ends
 		// when the client hangs up, which cancels its query.
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		ctx, cancel := context.WithTimeout(withPeer(r.Context(), s.peerOf(r)), s.cfg.RequestTimeout)
+		r = r.WithContext(ctx)
 		defer cancel()
 		var u *User
-		err := s.call(rec, r.WithContext(ctx), func(w http.ResponseWriter, r *http.Request) error {
+		err := s.call(rec, r, func(w http.ResponseWriter, r *http.Request) error {
 			var err error
 			if u, err = s.identify(w, r); err != nil {
 				return err
@@ -419,7 +424,7 @@ func (s *Server) serve(rt Route) http.Handler {
 		}
 		s.log.Info("request", "method", r.Method, "route", rt.Name, "path", r.URL.Path,
 			"status", rec.code(), "bytes", rec.bytes, "ms", float64(time.Since(start).Microseconds())/1000,
-			"remote", r.RemoteAddr, "user", name, "role", role, "auth", via)
+			"remote", clientIP(r), "user", name, "role", role, "auth", via)
 	})
 }
 

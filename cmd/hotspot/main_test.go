@@ -81,6 +81,7 @@ func TestHelp(t *testing.T) {
 		// Checked before the database starts: these return at once.
 		{[]string{"demo", "--basemap", "google"}, 2, "basemap"},
 		{[]string{"serve", "--tile-timeout", "-1s"}, 2, "--tile-timeout must be positive"},
+		{[]string{"serve", "--trusted-proxy", "proxy.example"}, 2, "want an address or a CIDR"},
 		{[]string{"serve", "--public-url", "example.test"}, 2, "public URL"},
 	}
 	for _, tt := range tests {

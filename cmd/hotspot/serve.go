@@ -23,12 +23,18 @@ type serveFlags struct {
 	basemap     string
 	publicURL   string
 	tileTimeout time.Duration
+	proxies     string
 }
 
 // config returns the web configuration the flags describe, checked, so a
 // mistake is reported before the database starts.
 func (f *serveFlags) config() (web.Config, error) {
 	c := web.Config{Basemap: f.basemap, PublicURL: f.publicURL, TileTimeout: f.tileTimeout}
+	proxies, err := web.ParseTrustedProxies(f.proxies)
+	if err != nil {
+		return c, fmt.Errorf("%w: --trusted-proxy: %v", errUsage, err)
+	}
+	c.TrustedProxies = proxies
 	if f.tileTimeout <= 0 {
 		return c, fmt.Errorf("%w: --tile-timeout must be positive", errUsage)
 	}
@@ -44,6 +50,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 		"map background: none (works offline) or osm for OpenStreetMap raster tiles (env HOTSPOT_BASEMAP)")
 	fs.StringVar(&f.publicURL, "public-url", envOr("HOTSPOT_PUBLIC_URL", ""),
 		"origin clients use to reach this server, for URLs in TileJSON; default: the request's Host (env HOTSPOT_PUBLIC_URL)")
+	fs.StringVar(&f.proxies, "trusted-proxy", envOr("HOTSPOT_TRUSTED_PROXIES", ""),
+		"comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For/-Proto headers are believed, for rate limits, the audit log and Secure cookies (env HOTSPOT_TRUSTED_PROXIES)")
 	fs.DurationVar(&f.tileTimeout, "tile-timeout", 10*time.Second, "longest a tile query may run before the client gets 503")
 }
 
