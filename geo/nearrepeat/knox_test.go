@@ -316,3 +316,37 @@ func BenchmarkKnox(b *testing.B) {
 		}
 	}
 }
+
+// TestExtentConnected: the extent follows the significant cells joined to
+// the closest, soonest corner, and ignores a lone far cell.
+func TestExtentConnected(t *testing.T) {
+	const S, N = 0.001, 0.5 // p-values: significant, not
+	tests := []struct {
+		name   string
+		p      [][]float64 // distance rows (same point, 0-200, 200-400, 400-800, 800-1600, beyond) × months (same, 1, 2-3, beyond)
+		ok     bool
+		radius float64
+		window int
+		cells  int
+	}{
+		{"none", [][]float64{{N, N, N, N}, {N, N, N, N}, {N, N, N, N}, {N, N, N, N}, {N, N, N, N}, {S, S, S, S}}, false, 0, 0, 0},
+		{"lone far cell", [][]float64{{N, N, N, N}, {N, N, N, N}, {N, N, N, N}, {S, N, N, N}, {N, N, N, N}, {N, N, N, N}}, false, 0, 0, 0},
+		{"same point only", [][]float64{{S, N, N, N}, {N, N, N, N}, {N, N, N, N}, {N, N, N, N}, {N, N, N, N}, {N, N, N, N}}, true, 200, 1, 1},
+		{"chain", [][]float64{{S, N, N, S}, {S, S, N, N}, {S, N, S, N}, {N, N, N, N}, {S, N, N, N}, {S, N, N, N}}, true, 400, 2, 4},
+		{"first band without same point", [][]float64{{N, N, N, N}, {S, N, N, N}, {N, N, N, N}, {N, N, N, N}, {N, N, N, N}, {N, N, N, N}}, true, 200, 1, 1},
+	}
+	for _, tc := range tests {
+		r := &nearrepeat.Result{Distance: nearrepeat.DefaultDistanceBands(), Time: nearrepeat.DefaultMonthBands()}
+		for _, row := range tc.p {
+			var cells []nearrepeat.Cell
+			for _, p := range row {
+				cells = append(cells, nearrepeat.Cell{Observed: 10, Expected: 5, Ratio: 2, P: p})
+			}
+			r.Cells = append(r.Cells, cells)
+		}
+		e, ok := r.Extent(0.05)
+		if ok != tc.ok || e.Radius != tc.radius || e.Window != tc.window || e.Cells != tc.cells {
+			t.Errorf("%s: Extent = %+v, %v; want radius %g, window %d, %d cells, %v", tc.name, e, ok, tc.radius, tc.window, tc.cells, tc.ok)
+		}
+	}
+}

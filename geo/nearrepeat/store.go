@@ -177,7 +177,8 @@ func Zones(ctx context.Context, pool *pgxpool.Pool, e Extent, recent []Incident)
 		if !ok {
 			return z, fmt.Errorf("zone is a %s, not a polygon", g.GeoJSONType())
 		}
-		z.Polygon, z.Until = p, z.Until.UTC()
+		// A millionth of a degree is about 0.1 m: finer would be noise.
+		z.Polygon, z.Until = orb.Round(p, 1e6).(orb.Polygon), z.Until.UTC()
 		return z, nil
 	})
 	if err != nil {
