@@ -50,6 +50,7 @@ func commands() []*command {
 		prioritiesCommand(),
 		synthCommand(),
 		nearRepeatCommand(),
+		evaluateCommand(),
 	}
 }
 
