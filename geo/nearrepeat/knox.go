@@ -149,8 +149,7 @@ func checkResolution(incs []Incident, tb TimeBands) error {
 // distance band.
 type pair struct {
 	i, j int32
-	d    uint8
-	_    [3]byte
+	row  int32 // the distance band's offset in the flat table: band × time bands
 }
 
 // Knox counts pairs of incidents by distance band × time band and compares
@@ -178,9 +177,6 @@ func Knox(incs []Incident, opts Options) (*Result, error) {
 	}
 	if err := opts.Distance.Validate(); err != nil {
 		return nil, err
-	}
-	if opts.Distance.Len() > math.MaxUint8 {
-		return nil, fmt.Errorf("%w: too many distance bands", ErrBadBands)
 	}
 	if opts.Time.Unit == 0 {
 		opts.Time = ChooseTimeBands(incs)
@@ -213,17 +209,17 @@ func Knox(incs []Incident, opts Options) (*Result, error) {
 		times[k] = int32(t)
 		first, last = min(first, t), max(last, t)
 	}
-	pairs, err := closePairs(incs, opts.Distance, opts.MaxPairs)
+	pairs, err := closePairs(incs, opts.Distance, opts.Time.Len(), opts.MaxPairs)
 	if err != nil {
 		return nil, err
 	}
 
 	nd, nt := opts.Distance.Len(), opts.Time.Len()
-	// lut maps a time difference to its band; differences past the last
-	// edge are beyond.
-	lut := make([]uint8, opts.Time.Edges[len(opts.Time.Edges)-1])
+	// lut maps every possible time difference to its band's offset in
+	// the flat table, so the hot loop below has no branch but the sign.
+	lut := make([]int32, last-first+1)
 	for dt := range lut {
-		lut[dt] = uint8(opts.Time.Band(dt))
+		lut[dt] = int32(opts.Time.Band(dt))
 	}
 	colTotal := timeBandTotals(times, opts.Time)
 
@@ -234,11 +230,7 @@ func Knox(incs []Incident, opts Options) (*Result, error) {
 			if dt < 0 {
 				dt = -dt
 			}
-			tb := nt - 1
-			if int(dt) < len(lut) {
-				tb = int(lut[dt])
-			}
-			out[int(p.d)*nt+tb]++
+			out[p.row+lut[dt]]++
 		}
 		// The beyond row: every pair in a time band that is not close.
 		for t := 0; t < nt; t++ {
@@ -314,7 +306,7 @@ func Knox(incs []Incident, opts Options) (*Result, error) {
 // grid of R-sided squares: a close pair lies in one square or in two
 // neighbouring ones, so each square is compared with itself and four of
 // its eight neighbours (the other four compare with it).
-func closePairs(incs []Incident, db DistanceBands, maxPairs int) ([]pair, error) {
+func closePairs(incs []Incident, db DistanceBands, nt, maxPairs int) ([]pair, error) {
 	r := db.Edges[len(db.Edges)-1]
 	type key struct{ x, y int64 }
 	cells := map[key][]int32{}
@@ -345,7 +337,7 @@ func closePairs(incs []Incident, db DistanceBands, maxPairs int) ([]pair, error)
 		if len(pairs) >= maxPairs {
 			return fmt.Errorf("%w: more than %d pairs are within %g m; narrow the dates, the place or the last distance band", ErrTooManyPairs, maxPairs, r)
 		}
-		pairs = append(pairs, pair{i: i, j: j, d: uint8(db.Band(math.Sqrt(d2)))})
+		pairs = append(pairs, pair{i: i, j: j, row: int32(db.Band(math.Sqrt(d2)) * nt)})
 		return nil
 	}
 	for _, c := range keys {
