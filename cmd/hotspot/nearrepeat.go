@@ -285,7 +285,7 @@ func printKnox(w io.Writer, q nearrepeat.Query, res *nearrepeat.Result, alpha fl
 	}
 	tw.Flush()
 	if e, ok := res.Extent(alpha); ok {
-		fmt.Fprintf(w, "Near-repeat extent at alpha %g: within %g m and %s (%d significant cells joined to the closest, soonest band).\n", alpha, e.Radius, e.Units(e.Window), e.Cells)
+		fmt.Fprintf(w, "Near-repeat extent at alpha %g: within %g m and %s (%d significant %s joined to the closest, soonest band).\n", alpha, e.Radius, e.Units(e.Window), e.Cells, plural(e.Cells, "cell", "cells"))
 	} else {
 		fmt.Fprintf(w, "No near-repeat pattern at alpha %g: the closest, soonest band is not significant.\n", alpha)
 	}
@@ -311,4 +311,11 @@ func writeGeoJSON(path string, fc *geojson.FeatureCollection) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -140,7 +140,7 @@ func checkResolution(incs []Incident, tb TimeBands) error {
 		return nil
 	}
 	if tb.Unit == Days {
-		return fmt.Errorf("%w: %d of %d incidents are known only to a span longer than %s (police.uk gives only the month); use month bands such as 1mo,2mo,4mo", ErrTimeResolution, bad, len(incs), limit)
+		return fmt.Errorf("%w: %d of %d incidents are known only to a span longer than %g days, half the narrowest band (police.uk gives only the month); use month bands such as 1mo,2mo,4mo", ErrTimeResolution, bad, len(incs), limit.Hours()/24)
 	}
 	return fmt.Errorf("%w: %d of %d incidents are known only to a span longer than a month", ErrTimeResolution, bad, len(incs))
 }
