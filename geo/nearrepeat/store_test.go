@@ -107,8 +107,8 @@ var (
 )
 
 // TestRealData runs the whole path on the real months: the incidents read
-// match the CSVs, the Knox table adds up, and the risk zones cover the
-// recent incidents they were drawn around.
+// match the CSVs, the Knox table adds up, the risk zones cover the recent
+// incidents they were drawn around, and the filters hold.
 func TestRealData(t *testing.T) {
 	pool := loaded(t)
 	ctx := context.Background()
@@ -157,6 +157,8 @@ func TestRealData(t *testing.T) {
 			checkZones(t, pool, q, incs)
 		})
 	}
+	// Last: it adds synthetic rows.
+	t.Run("filters", func(t *testing.T) { checkFilters(t, pool) })
 }
 
 // checkZones draws 400 m zones around February 2019's incidents and checks
@@ -208,10 +210,9 @@ func checkZones(t *testing.T, pool *pgxpool.Pool, q nearrepeat.Query, incs []nea
 	}
 }
 
-// TestLoadFilters: unknown places and categories are refused, and
-// synthetic rows are kept apart from the real ones.
-func TestLoadFilters(t *testing.T) {
-	pool := loaded(t)
+// checkFilters: unknown places and categories are refused, and synthetic
+// rows are kept apart from the real ones.
+func checkFilters(t *testing.T, pool *pgxpool.Pool) {
 	ctx := context.Background()
 	if _, err := nearrepeat.Load(ctx, pool, nearrepeat.Query{Categories: []string{"burglary"}, Place: "atlantis"}); !errors.Is(err, nearrepeat.ErrUnknownPlace) {
 		t.Errorf("Load(place atlantis) = %v; want ErrUnknownPlace", err)
