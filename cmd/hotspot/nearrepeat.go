@@ -67,12 +67,16 @@ and crimes are snapped to anonymous map points, so same-point pairs (a band
 of their own, --same-point) mean "same street or block", and distances
 under about 200 m measure the snapping.
 
---zones FILE.geojson writes risk zones: the incidents of the last window
-(the latest significant time band, counted back from the end of --to, or of
-the latest month with data) buffered by the farthest significant distance
-band, merged where they overlap, with incident counts and the date until
-which each applies. They show where crimes were to within the radius: for
-police and analysts only.`,
+The near-repeat extent is read from the significant cells joined, band to
+adjacent band, to the closest and soonest cell (same point or first distance
+band, first time band): the farthest distance edge and the latest time edge
+among them. A lone significant cell elsewhere is taken for chance.
+
+--zones FILE.geojson writes risk zones: the incidents of the extent's last
+time window (counted back from the end of --to, or of the latest month with
+data) buffered by its distance, merged where they overlap, with incident
+counts and the date until which each applies. They show where crimes were
+to within the radius: for police and analysts only.`,
 		flags: func(fs *flag.FlagSet) any {
 			f := &nearRepeatFlags{}
 			fs.StringVar(&f.category, "category", "", "category slugs, comma-separated, each tested on its own (default "+defaultNearRepeatCategories+")")
