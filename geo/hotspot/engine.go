@@ -63,11 +63,38 @@ type row struct {
 
 // placeData is one named place with its incidents.
 type placeData struct {
-	slug  string
-	area  float64 // m²
-	geom  orb.MultiPolygon
-	rows  []row
-	nlocs int
+	slug string
+	area float64 // m²
+	geom orb.MultiPolygon
+	rows []row
+	// locRow[l] is the first row at distinct point l; locCount and
+	// touched are fill's scratch space.
+	locRow     []int32
+	locSnapped []bool // some police.uk record lies on the point
+	locCount   []int32
+	touched    []int32
+}
+
+// index fills locRow and the scratch space from rows (row.loc must be
+// set, dense from 0).
+func (pd *placeData) index() {
+	n := 0
+	for i := range pd.rows {
+		n = max(n, int(pd.rows[i].loc)+1)
+	}
+	pd.locRow = make([]int32, n)
+	for i := range pd.locRow {
+		pd.locRow[i] = -1
+	}
+	pd.locSnapped = make([]bool, n)
+	for i := range pd.rows {
+		l := pd.rows[i].loc
+		if pd.locRow[l] < 0 {
+			pd.locRow[l] = int32(i)
+		}
+		pd.locSnapped[l] = pd.locSnapped[l] || pd.rows[i].snapped
+	}
+	pd.locCount = make([]int32, n)
 }
 
 // input is everything the engine computes from.
@@ -83,13 +110,22 @@ type input struct {
 // timeKey fills r's aoristic key for [from, to).
 func (in *input) timeKey(r *row, from, to time.Time) {
 	r.prof = -1
-	if MonthOnly(from, to) && from.UTC().AddDate(0, 1, 0).Equal(to.UTC()) {
-		r.tm, r.tw, r.th = int8(from.UTC().Month()-1), -1, -1
-		return
+	d := to.Sub(from)
+	if d <= 0 {
+		d = time.Nanosecond
 	}
-	lf := from.In(in.loc)
-	if !to.After(from) || (to.Sub(from) <= time.Hour && lf.Truncate(time.Hour).Add(time.Hour).Compare(to) >= 0 && lf.Hour() == to.Add(-time.Nanosecond).In(in.loc).Hour()) {
-		r.tm, r.tw, r.th = int8(lf.Month()-1), int8(lf.Weekday()), int8(lf.Hour())
+	if d <= time.Hour {
+		// London's offset from UTC is whole hours, so a local clock hour
+		// starts when a UTC hour does.
+		lf := from.In(in.loc)
+		into := time.Duration(lf.Minute())*time.Minute + time.Duration(lf.Second())*time.Second + time.Duration(lf.Nanosecond())
+		if into+d <= time.Hour {
+			r.tm, r.tw, r.th = int8(lf.Month()-1), int8(lf.Weekday()), int8(lf.Hour())
+			return
+		}
+	}
+	if f := from.UTC(); MonthOnly(from, to) && f.AddDate(0, 1, 0).Equal(to) {
+		r.tm, r.tw, r.th = int8(f.Month()-1), -1, -1
 		return
 	}
 	var p Profile
@@ -281,7 +317,7 @@ func analysePlace(in *input, pd *placeData, p Params) []*Set {
 				gi.Parameters["note"] = "no incidents"
 				kd.Parameters["note"] = "no incidents"
 			} else {
-				giStarSet(in, pd, &gi, g, cells, nbrs, counts, w, pr)
+				giStarSet(in, pd, &gi, g, cells, index, nbrs, counts, w, pr)
 				kdeSet(in, pd, &kd, g, cells, counts, w, pr, p.KDEShare)
 			}
 			sets = append(sets, &gi, &kd)
@@ -290,7 +326,7 @@ func analysePlace(in *input, pd *placeData, p Params) []*Set {
 	return sets
 }
 
-func giStarSet(in *input, pd *placeData, s *Set, g Grid, cells []Cell, nbrs [][]int, counts []float64, w Window, pr int) {
+func giStarSet(in *input, pd *placeData, s *Set, g Grid, cells []Cell, index map[Cell]int32, nbrs [][]int, counts []float64, w Window, pr int) {
 	if len(cells) < MinCells {
 		s.Parameters["note"] = "fewer cells than MinCells: z-scores are rough"
 	}
@@ -299,32 +335,34 @@ func giStarSet(in *input, pd *placeData, s *Set, g Grid, cells []Cell, nbrs [][]
 		s.Parameters["note"] = err.Error()
 		return
 	}
-	conf := Confidence(z)
+	p := make([]float64, len(z))
+	for i := range z {
+		p[i] = PValue(z[i])
+	}
+	cuts := BHCutoffs(p, Levels)
+	bh := map[string]any{}
 	// hot[l][cell] = index into s.Hotspots, or -1.
 	hot := make([][]int32, len(Levels))
 	for li, level := range Levels {
+		bh[itoa(level)] = cuts[li]
 		hot[li] = make([]int32, len(cells))
 		for i := range hot[li] {
 			hot[li][i] = -1
 		}
 		var sig []Cell
-		for i, c := range conf {
-			if c >= level {
+		for i := range z {
+			if z[i] > 0 && p[i] <= cuts[li] {
 				sig = append(sig, cells[i])
 			}
 		}
 		if len(sig) == 0 {
 			continue
 		}
-		idx := make(map[Cell]int32, len(cells))
-		for i, c := range cells {
-			idx[c] = int32(i)
-		}
 		for _, group := range Components(sig) {
 			h := &Hotspot{Confidence: level, Cells: len(group), hexCells: group}
 			mz := math.Inf(-1)
 			for _, c := range group {
-				ci := idx[c]
+				ci := index[c]
 				hot[li][ci] = int32(len(s.Hotspots))
 				mz = math.Max(mz, z[ci])
 			}
@@ -334,24 +372,14 @@ func giStarSet(in *input, pd *placeData, s *Set, g Grid, cells []Cell, nbrs [][]
 			s.Hotspots = append(s.Hotspots, h)
 		}
 	}
-	bh := map[string]any{}
-	p := make([]float64, len(z))
-	for i := range z {
-		p[i] = PValue(z[i])
-	}
-	for _, level := range Levels {
-		_, cut := BenjaminiHochberg(p, 1-float64(level)/100)
-		bh[itoa(level)] = cut
-	}
 	s.Parameters["bh_cutoffs"] = bh
-	fill(in, pd, s, w, pr, func(r *row) []int32 {
-		out := make([]int32, 0, len(Levels))
+	fill(in, pd, s, w, pr, func(r *row, buf []int32) []int32 {
 		for li := range Levels {
 			if h := hot[li][r.cell]; h >= 0 {
-				out = append(out, h)
+				buf = append(buf, h)
 			}
 		}
-		return out
+		return buf
 	})
 }
 
@@ -425,38 +453,32 @@ func kdeSet(in *input, pd *placeData, s *Set, g Grid, cells []Cell, counts []flo
 		}
 		s.Hotspots = append(s.Hotspots, h)
 	}
-	one := make([]int32, 1)
-	fill(in, pd, s, w, pr, func(r *row) []int32 {
+	fill(in, pd, s, w, pr, func(r *row, buf []int32) []int32 {
 		i := int(math.Floor((r.x - ras.X0) / ras.Cell))
 		j := int(math.Floor((r.y - ras.Y0) / ras.Cell))
 		if i < 0 || j < 0 || i >= ras.Cols || j >= ras.Rows {
-			return nil
+			return buf
 		}
 		if h := hs[j*ras.Cols+i]; h >= 0 {
-			one[0] = h
-			return one
+			buf = append(buf, h)
 		}
-		return nil
+		return buf
 	})
 }
 
 // fill computes every hotspot's numbers in one pass over the place's
-// incidents; of(r) lists the hotspots r's position falls in.
-func fill(in *input, pd *placeData, s *Set, w Window, pr int, of func(r *row) []int32) {
+// incidents; of(r, buf) appends to buf the hotspots r's position falls in
+// (it must depend on the position only).
+func fill(in *input, pd *placeData, s *Set, w Window, pr int, of func(r *row, buf []int32) []int32) {
 	if len(s.Hotspots) == 0 {
 		return
 	}
-	n := len(s.Hotspots)
+	n, nc := len(s.Hotspots), len(in.categories)
 	prev := make([]int, n)
 	yoy := make([]int, n)
-	cats := make([]map[int16]int, n)
-	locs := make([]map[int32]int, n)
-	example := make([]map[int32]*row, n)
-	for i := range cats {
-		cats[i] = map[int16]int{}
-		locs[i] = map[int32]int{}
-		example[i] = map[int32]*row{}
-	}
+	cats := make([]int, n*nc)
+	buf := make([]int32, 0, 4)
+	locCount, touched := pd.locCount, pd.touched[:0]
 	for i := range pd.rows {
 		r := &pd.rows[i]
 		if pr != 0 && int(r.priority) != pr {
@@ -467,26 +489,47 @@ func fill(in *input, pd *placeData, s *Set, w Window, pr int, of func(r *row) []
 		if !inCur && !inPrev && !inYoY {
 			continue
 		}
-		for _, h := range of(r) {
-			hs := s.Hotspots[h]
+		hs := of(r, buf[:0])
+		if len(hs) == 0 {
+			continue
+		}
+		if inCur {
+			if locCount[r.loc] == 0 {
+				touched = append(touched, r.loc)
+			}
+			locCount[r.loc]++
+		}
+		for _, h := range hs {
 			if inPrev {
 				prev[h]++
 			}
 			if inYoY {
 				yoy[h]++
 			}
-			if !inCur {
-				continue
-			}
-			hs.Incidents++
-			in.addTo(&hs.Profile, r)
-			cats[h][r.cat]++
-			locs[h][r.loc]++
-			if _, ok := example[h][r.loc]; !ok {
-				example[h][r.loc] = r
+			if inCur {
+				hp := s.Hotspots[h]
+				hp.Incidents++
+				in.addTo(&hp.Profile, r)
+				cats[int(h)*nc+int(r.cat)]++
 			}
 		}
 	}
+	// Repeat locations: points with two or more incidents in the window.
+	for _, l := range touched {
+		k := int(locCount[l])
+		locCount[l] = 0
+		if k < 2 {
+			continue
+		}
+		r := &pd.rows[pd.locRow[l]]
+		for _, h := range of(r, buf[:0]) {
+			hp := s.Hotspots[h]
+			hp.RepeatPoints++
+			hp.RepeatIncidents += k
+			hp.RepeatLocations = append(hp.RepeatLocations, RepeatLocation{X: r.x, Y: r.y, Count: k, SnappingPoint: pd.locSnapped[l], ExampleID: r.id})
+		}
+	}
+	pd.touched = touched[:0]
 	for h, hs := range s.Hotspots {
 		if s.PlaceIncidents > 0 {
 			hs.Share = float64(hs.Incidents) / float64(s.PlaceIncidents)
@@ -501,8 +544,10 @@ func fill(in *input, pd *placeData, s *Set, w Window, pr int, of func(r *row) []
 			hs.YoYIncidents = &v
 			hs.YoYChange = change(hs.Incidents, v)
 		}
-		for c, k := range cats[h] {
-			hs.TopCategories = append(hs.TopCategories, CategoryCount{in.categories[c], k})
+		for c := 0; c < nc; c++ {
+			if k := cats[h*nc+c]; k > 0 {
+				hs.TopCategories = append(hs.TopCategories, CategoryCount{in.categories[c], k})
+			}
 		}
 		sort.Slice(hs.TopCategories, func(i, j int) bool {
 			a, b := hs.TopCategories[i], hs.TopCategories[j]
@@ -510,15 +555,6 @@ func fill(in *input, pd *placeData, s *Set, w Window, pr int, of func(r *row) []
 		})
 		if len(hs.TopCategories) > 5 {
 			hs.TopCategories = hs.TopCategories[:5]
-		}
-		for l, k := range locs[h] {
-			if k < 2 {
-				continue
-			}
-			r := example[h][l]
-			hs.RepeatPoints++
-			hs.RepeatIncidents += k
-			hs.RepeatLocations = append(hs.RepeatLocations, RepeatLocation{X: r.x, Y: r.y, Count: k, SnappingPoint: r.snapped, ExampleID: r.id})
 		}
 		sort.Slice(hs.RepeatLocations, func(i, j int) bool {
 			a, b := hs.RepeatLocations[i], hs.RepeatLocations[j]

@@ -636,3 +636,47 @@ func TestColumnCells(t *testing.T) {
 		}
 	}
 }
+
+// BHCutoffs agrees with BenjaminiHochberg on the textbook list.
+func TestBHCutoffs(t *testing.T) {
+	p := []float64{0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.3240, 0.4262, 0.5719, 0.6528, 0.7590, 1.000}
+	got := BHCutoffs(p, []int{90, 95, 99})
+	want := []float64{0.0459, 0.0095, 0.0019}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("BHCutoffs = %v; want %v", got, want)
+		}
+	}
+	if got := BHCutoffs([]float64{0.5, 0.9}, []int{95}); got[0] != -1 {
+		t.Errorf("BHCutoffs(nothing significant) = %v; want -1", got)
+	}
+	if got := BHCutoffs([]float64{0, 0.9}, []int{95}); got[0] != 0 {
+		t.Errorf("BHCutoffs(p = 0) = %v; want 0", got)
+	}
+}
+
+// Outline agrees with orb's point-in-polygon on random points around a
+// polygon with a hole and a second part.
+func TestOutlineContains(t *testing.T) {
+	sq := func(x0, y0, x1, y1 float64) orb.Ring {
+		return orb.Ring{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}
+	}
+	star := orb.Ring{}
+	for k := 0; k <= 40; k++ {
+		a := 2 * math.Pi * float64(k%40) / 40
+		r := 800.0
+		if k%2 == 1 {
+			r = 300
+		}
+		star = append(star, orb.Point{5000 + r*math.Cos(a), 5000 + r*math.Sin(a)})
+	}
+	mp := orb.MultiPolygon{{sq(0, 0, 3000, 3000), sq(1000, 1000, 2000, 2000)}, {star}}
+	o := NewOutline(mp)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 50000 {
+		x, y := -500+rng.Float64()*7000, -500+rng.Float64()*7000
+		if got, want := o.Contains(x, y), planar.MultiPolygonContains(mp, orb.Point{x, y}); got != want {
+			t.Fatalf("Contains(%v, %v) = %v; want %v", x, y, got, want)
+		}
+	}
+}
