@@ -306,13 +306,20 @@ func analysePlace(in *input, pd *placeData, p Params) []*Set {
 			if in.coveredRange(12, 12+w.Months) {
 				base.YoYIncidents = &yoy
 			}
+			covered := 0
+			for m := 0; m < w.Months; m++ {
+				if in.covered[m] {
+					covered++
+				}
+			}
 			gi := base
 			gi.Method = MethodGiStar
 			gi.Parameters = map[string]any{"cell_size_m": g.Size, "band_m": band, "cells": len(cells),
-				"cell_size_incidents": n12, "levels": Levels, "fdr": "benjamini-hochberg", "weights": "binary, self included"}
+				"cell_size_incidents": n12, "levels": Levels, "fdr": "benjamini-hochberg", "weights": "binary, self included",
+				"months_with_data": covered}
 			kd := base
 			kd.Method = MethodKDE
-			kd.Parameters = map[string]any{"kernel": "quartic", "share": p.KDEShare}
+			kd.Parameters = map[string]any{"kernel": "quartic", "share": p.KDEShare, "months_with_data": covered}
 			if cur == 0 {
 				gi.Parameters["note"] = "no incidents"
 				kd.Parameters["note"] = "no incidents"
