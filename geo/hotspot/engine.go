@@ -53,9 +53,10 @@ type row struct {
 	snapped  bool  // a police.uk anonymised map point
 	cat      int16 // index into categories
 	// Aoristic key: a month-only record has weekday = hour = -1; a record
-	// within one clock hour has all three; anything else refers to
-	// profiles[prof].
+	// within one clock hour has all three; anything else has its pieces
+	// at pieces[prof : prof+npiece].
 	tm, tw, th int8
+	npiece     int32
 	prof       int32
 	cell       int32 // index into the place's study cells
 	loc        int32 // index of the distinct point within the place
@@ -103,7 +104,7 @@ type input struct {
 	covered    [history]bool
 	places     []*placeData
 	categories []string
-	profiles   []Profile
+	pieces     []piece
 	loc        *time.Location
 }
 
@@ -128,19 +129,41 @@ func (in *input) timeKey(r *row, from, to time.Time) {
 		r.tm, r.tw, r.th = int8(f.Month()-1), -1, -1
 		return
 	}
-	var p Profile
-	p.Add(from, to, in.loc)
-	r.prof = int32(len(in.profiles))
-	in.profiles = append(in.profiles, p)
+	r.prof = int32(len(in.pieces))
+	timed := Spread(from, to, in.loc, func(month, weekday, hour int, w float64) {
+		in.pieces = append(in.pieces, piece{int8(month - 1), int8(weekday), int8(hour), float32(w)})
+	})
+	r.npiece = int32(len(in.pieces)) - r.prof
+	if !timed {
+		r.tw = -1
+	} else {
+		r.tw = 0
+	}
+}
+
+// piece is one part of a record's aoristic spread (see Spread).
+type piece struct {
+	m, wd, h int8
+	w        float32
 }
 
 // addTo adds r's aoristic weight to p.
 func (in *input) addTo(p *Profile, r *row) {
+	p.Records++
 	if r.prof >= 0 {
-		p.Merge(in.profiles[r.prof])
+		if r.tw >= 0 {
+			p.Timed++
+		}
+		for _, pc := range in.pieces[r.prof : r.prof+r.npiece] {
+			w := float64(pc.w)
+			p.Month[pc.m] += w
+			if pc.wd >= 0 {
+				p.Weekday[pc.wd] += w
+				p.Hour[pc.h] += w
+			}
+		}
 		return
 	}
-	p.Records++
 	p.Month[r.tm]++
 	if r.tw >= 0 {
 		p.Timed++
