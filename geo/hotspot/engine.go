@@ -2,7 +2,9 @@ package hotspot
 
 import (
 	"math"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -68,12 +70,9 @@ type placeData struct {
 	area float64 // m²
 	geom orb.MultiPolygon
 	rows []row
-	// locRow[l] is the first row at distinct point l; locCount and
-	// touched are fill's scratch space.
+	// locRow[l] is the first row at distinct point l.
 	locRow     []int32
 	locSnapped []bool // some police.uk record lies on the point
-	locCount   []int32
-	touched    []int32
 }
 
 // index fills locRow and the scratch space from rows (row.loc must be
@@ -95,7 +94,6 @@ func (pd *placeData) index() {
 		}
 		pd.locSnapped[l] = pd.locSnapped[l] || pd.rows[i].snapped
 	}
-	pd.locCount = make([]int32, n)
 }
 
 // input is everything the engine computes from.
@@ -239,13 +237,63 @@ type Params struct {
 	Loc      *time.Location
 }
 
-// analyse runs every place × priority × window × method on in.
+// analyse runs every place × priority × window × method on in, the
+// analyses in parallel (each reads the shared rows and writes its own
+// sets), in a deterministic order.
 func analyse(in *input, p Params) []*Set {
-	var out []*Set
-	for _, pd := range in.places {
-		out = append(out, analysePlace(in, pd, p)...)
+	type job struct {
+		pd   *placeData
+		prep *placePrep
+		pr   int
+		w    Window
 	}
+	var jobs []job
+	maxLocs := 0
+	for _, pd := range in.places {
+		prep := preparePlace(pd)
+		maxLocs = max(maxLocs, len(pd.locRow))
+		for pr := 0; pr <= 5; pr++ {
+			for _, w := range Windows {
+				jobs = append(jobs, job{pd, prep, pr, w})
+			}
+		}
+	}
+	out := make([]*Set, 2*len(jobs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := &scratch{locCount: make([]int32, maxLocs)}
+			for j := range next {
+				jb := jobs[j]
+				out[2*j], out[2*j+1] = analyseOne(in, jb.pd, jb.prep, jb.pr, jb.w, p, sc)
+			}
+		}()
+	}
+	for j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
 	return out
+}
+
+// scratch is one worker's reusable space for fill.
+type scratch struct {
+	locCount []int32
+	touched  []int32
+}
+
+// placePrep is a place's grid and study area, shared by its analyses.
+type placePrep struct {
+	g     Grid
+	cells []Cell
+	index map[Cell]int32
+	nbrs  [][]int
+	band  float64
+	n12   int
 }
 
 func monthStart(latest time.Time, back int) time.Time {
@@ -264,7 +312,7 @@ func (in *input) coveredRange(from, to int) bool { // months back, [from, to)
 	return true
 }
 
-func analysePlace(in *input, pd *placeData, p Params) []*Set {
+func preparePlace(pd *placeData) *placePrep {
 	// One grid per place, sized from all crime in the last 12 months, so
 	// every priority and window of a place is mapped on the same cells.
 	n12 := 0
@@ -293,70 +341,67 @@ func analysePlace(in *input, pd *placeData, p Params) []*Set {
 		r.cell = ci
 	}
 	band := g.DefaultBand()
-	nbrs := g.Neighbourhoods(cells, band)
-
-	var sets []*Set
-	for pr := 0; pr <= 5; pr++ {
-		for _, w := range Windows {
-			base := Set{Place: pd.slug, Priority: pr, Window: w.Name,
-				From: monthStart(in.latest, w.Months-1), To: in.latest.AddDate(0, 1, 0)}
-			counts := make([]float64, len(cells))
-			cur, prev, yoy := 0, 0, 0
-			var prof Profile
-			for i := range pd.rows {
-				r := &pd.rows[i]
-				if pr != 0 && int(r.priority) != pr {
-					continue
-				}
-				m := int(r.month)
-				switch {
-				case m < w.Months:
-					counts[r.cell]++
-					cur++
-					in.addTo(&prof, r)
-				case m < 2*w.Months:
-					prev++
-				}
-				if m >= 12 && m < 12+w.Months {
-					yoy++
-				}
-			}
-			base.PlaceIncidents = cur
-			base.Profile = prof
-			if in.coveredRange(w.Months, 2*w.Months) {
-				base.PrevIncidents = &prev
-			}
-			if in.coveredRange(12, 12+w.Months) {
-				base.YoYIncidents = &yoy
-			}
-			covered := 0
-			for m := 0; m < w.Months; m++ {
-				if in.covered[m] {
-					covered++
-				}
-			}
-			gi := base
-			gi.Method = MethodGiStar
-			gi.Parameters = map[string]any{"cell_size_m": g.Size, "band_m": band, "cells": len(cells),
-				"cell_size_incidents": n12, "levels": Levels, "fdr": "benjamini-hochberg", "weights": "binary, self included",
-				"months_with_data": covered}
-			kd := base
-			kd.Method = MethodKDE
-			kd.Parameters = map[string]any{"kernel": "quartic", "share": p.KDEShare, "months_with_data": covered}
-			if cur == 0 {
-				gi.Parameters["note"] = "no incidents"
-				kd.Parameters["note"] = "no incidents"
-			} else {
-				giStarSet(in, pd, &gi, g, cells, index, nbrs, counts, w, pr)
-				kdeSet(in, pd, &kd, g, cells, counts, w, pr, p.KDEShare)
-			}
-			sets = append(sets, &gi, &kd)
-		}
-	}
-	return sets
+	return &placePrep{g: g, cells: cells, index: index, nbrs: g.Neighbourhoods(cells, band), band: band, n12: n12}
 }
 
-func giStarSet(in *input, pd *placeData, s *Set, g Grid, cells []Cell, index map[Cell]int32, nbrs [][]int, counts []float64, w Window, pr int) {
+func analyseOne(in *input, pd *placeData, pp *placePrep, pr int, w Window, p Params, sc *scratch) (*Set, *Set) {
+	g, cells, n12, band := pp.g, pp.cells, pp.n12, pp.band
+	base := Set{Place: pd.slug, Priority: pr, Window: w.Name,
+		From: monthStart(in.latest, w.Months-1), To: in.latest.AddDate(0, 1, 0)}
+	counts := make([]float64, len(cells))
+	cur, prev, yoy := 0, 0, 0
+	var prof Profile
+	for i := range pd.rows {
+		r := &pd.rows[i]
+		if pr != 0 && int(r.priority) != pr {
+			continue
+		}
+		m := int(r.month)
+		switch {
+		case m < w.Months:
+			counts[r.cell]++
+			cur++
+			in.addTo(&prof, r)
+		case m < 2*w.Months:
+			prev++
+		}
+		if m >= 12 && m < 12+w.Months {
+			yoy++
+		}
+	}
+	base.PlaceIncidents = cur
+	base.Profile = prof
+	if in.coveredRange(w.Months, 2*w.Months) {
+		base.PrevIncidents = &prev
+	}
+	if in.coveredRange(12, 12+w.Months) {
+		base.YoYIncidents = &yoy
+	}
+	covered := 0
+	for m := 0; m < w.Months; m++ {
+		if in.covered[m] {
+			covered++
+		}
+	}
+	gi := base
+	gi.Method = MethodGiStar
+	gi.Parameters = map[string]any{"cell_size_m": g.Size, "band_m": band, "cells": len(cells),
+		"cell_size_incidents": n12, "levels": Levels, "fdr": "benjamini-hochberg", "weights": "binary, self included",
+		"months_with_data": covered}
+	kd := base
+	kd.Method = MethodKDE
+	kd.Parameters = map[string]any{"kernel": "quartic", "share": p.KDEShare, "months_with_data": covered}
+	if cur == 0 {
+		gi.Parameters["note"] = "no incidents"
+		kd.Parameters["note"] = "no incidents"
+	} else {
+		giStarSet(in, pd, sc, &gi, g, cells, pp.index, pp.nbrs, counts, w, pr)
+		kdeSet(in, pd, sc, &kd, g, cells, counts, w, pr, p.KDEShare)
+	}
+	return &gi, &kd
+}
+
+func giStarSet(in *input, pd *placeData, sc *scratch, s *Set, g Grid, cells []Cell, index map[Cell]int32, nbrs [][]int, counts []float64, w Window, pr int) {
 	if len(cells) < MinCells {
 		s.Parameters["note"] = "fewer cells than MinCells: z-scores are rough"
 	}
@@ -403,7 +448,7 @@ func giStarSet(in *input, pd *placeData, s *Set, g Grid, cells []Cell, index map
 		}
 	}
 	s.Parameters["bh_cutoffs"] = bh
-	fill(in, pd, s, w, pr, func(r *row, buf []int32) []int32 {
+	fill(in, pd, sc, s, w, pr, func(r *row, buf []int32) []int32 {
 		for li := range Levels {
 			if h := hot[li][r.cell]; h >= 0 {
 				buf = append(buf, h)
@@ -417,7 +462,7 @@ func itoa(i int) string {
 	return string(rune('0'+i/10)) + string(rune('0'+i%10))
 }
 
-func kdeSet(in *input, pd *placeData, s *Set, g Grid, cells []Cell, counts []float64, w Window, pr int, share float64) {
+func kdeSet(in *input, pd *placeData, sc *scratch, s *Set, g Grid, cells []Cell, counts []float64, w Window, pr int, share float64) {
 	// Bandwidth from the window's incidents at their Gi* cell centres
 	// (within one cell size of their points): the rule needs distances in
 	// kilometres, so this costs nothing in accuracy and keeps it fast.
@@ -483,7 +528,7 @@ func kdeSet(in *input, pd *placeData, s *Set, g Grid, cells []Cell, counts []flo
 		}
 		s.Hotspots = append(s.Hotspots, h)
 	}
-	fill(in, pd, s, w, pr, func(r *row, buf []int32) []int32 {
+	fill(in, pd, sc, s, w, pr, func(r *row, buf []int32) []int32 {
 		i := int(math.Floor((r.x - ras.X0) / ras.Cell))
 		j := int(math.Floor((r.y - ras.Y0) / ras.Cell))
 		if i < 0 || j < 0 || i >= ras.Cols || j >= ras.Rows {
@@ -499,7 +544,7 @@ func kdeSet(in *input, pd *placeData, s *Set, g Grid, cells []Cell, counts []flo
 // fill computes every hotspot's numbers in one pass over the place's
 // incidents; of(r, buf) appends to buf the hotspots r's position falls in
 // (it must depend on the position only).
-func fill(in *input, pd *placeData, s *Set, w Window, pr int, of func(r *row, buf []int32) []int32) {
+func fill(in *input, pd *placeData, sc *scratch, s *Set, w Window, pr int, of func(r *row, buf []int32) []int32) {
 	if len(s.Hotspots) == 0 {
 		return
 	}
@@ -508,7 +553,7 @@ func fill(in *input, pd *placeData, s *Set, w Window, pr int, of func(r *row, bu
 	yoy := make([]int, n)
 	cats := make([]int, n*nc)
 	buf := make([]int32, 0, 4)
-	locCount, touched := pd.locCount, pd.touched[:0]
+	locCount, touched := sc.locCount, sc.touched[:0]
 	for i := range pd.rows {
 		r := &pd.rows[i]
 		if pr != 0 && int(r.priority) != pr {
@@ -559,7 +604,7 @@ func fill(in *input, pd *placeData, s *Set, w Window, pr int, of func(r *row, bu
 			hp.RepeatLocations = append(hp.RepeatLocations, RepeatLocation{X: r.x, Y: r.y, Count: k, SnappingPoint: pd.locSnapped[l], ExampleID: r.id})
 		}
 	}
-	pd.touched = touched[:0]
+	sc.touched = touched[:0]
 	for h, hs := range s.Hotspots {
 		if s.PlaceIncidents > 0 {
 			hs.Share = float64(hs.Incidents) / float64(s.PlaceIncidents)
