@@ -183,5 +183,5 @@ func loadDemoPublic(ctx context.Context, g *globals, pool *pgxpool.Pool, dir str
 		return err
 	}
 	printAnonSummary(g.stdout, s)
-	return nil
+	return rebuildHotspots(ctx, g.stdout, pool, "demo")
 }

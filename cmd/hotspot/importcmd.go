@@ -53,6 +53,11 @@ location". Afterwards the public (anonymised) data is rebuilt, as
 				return errors.Join(importErr, fmt.Errorf("rebuild public data: %w", err))
 			}
 			printAnonSummary(g.stdout, s)
+			// Hotspots too, once for all the files (the public hot cells
+			// read the public data just rebuilt).
+			if err := rebuildHotspots(ctx, g.stdout, db.Pool, "import police-uk"); err != nil {
+				return errors.Join(importErr, fmt.Errorf("rebuild hotspots: %w", err))
+			}
 			return importErr
 		},
 	}

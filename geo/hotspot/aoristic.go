@@ -38,10 +38,28 @@ func MonthOnly(from, to time.Time) bool {
 // (MonthOnly) add to Month only, each month weighted by its share of the
 // interval's duration.
 func (p *Profile) Add(from, to time.Time, loc *time.Location) {
+	p.Records++
+	timed := Spread(from, to, loc, func(month, weekday, hour int, w float64) {
+		p.Month[month-1] += w
+		if weekday >= 0 {
+			p.Weekday[weekday] += w
+			p.Hour[hour] += w
+		}
+	})
+	if timed {
+		p.Timed++
+	}
+}
+
+// Spread calls piece for each part of [from, to) lying in one month of the
+// year (1-12), weekday (0 = Sunday) and hour on loc's clock, with the
+// share w of the interval's duration it covers (the shares sum to 1). For
+// a month-only interval (MonthOnly) weekday and hour are -1 and there is
+// one piece per month; it then returns false ("not timed").
+func Spread(from, to time.Time, loc *time.Location, piece func(month, weekday, hour int, w float64)) (timed bool) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	p.Records++
 	if !to.After(from) {
 		to = from.Add(time.Nanosecond)
 	}
@@ -50,12 +68,11 @@ func (p *Profile) Add(from, to time.Time, loc *time.Location) {
 		// UTC months: the interval is whole UTC months.
 		for t := from.UTC(); t.Before(to); {
 			next := time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC)
-			p.Month[t.Month()-1] += next.Sub(t).Seconds() / total
+			piece(int(t.Month()), -1, -1, next.Sub(t).Seconds()/total)
 			t = next
 		}
-		return
+		return false
 	}
-	p.Timed++
 	// Walk the interval in local clock hours: each piece lies in one
 	// month, weekday and hour.
 	t := from.In(loc)
@@ -68,12 +85,10 @@ func (p *Profile) Add(from, to time.Time, loc *time.Location) {
 		if next.After(end) {
 			next = end
 		}
-		w := next.Sub(t).Seconds() / total
-		p.Month[t.Month()-1] += w
-		p.Weekday[t.Weekday()] += w
-		p.Hour[t.Hour()] += w
+		piece(int(t.Month()), int(t.Weekday()), t.Hour(), next.Sub(t).Seconds()/total)
 		t = next
 	}
+	return true
 }
 
 // Merge adds q's weights to p.

@@ -47,6 +47,33 @@ func BenjaminiHochberg(p []float64, q float64) (significant []bool, cutoff float
 	return significant, cutoff
 }
 
+// BHCutoffs returns, for each confidence level (90 for q = 0.10 ...), the
+// Benjamini-Hochberg cut-off over p: a test is significant at that level
+// exactly when its p-value is at most the cut-off; -1 when no test is
+// (BenjaminiHochberg with one sort for every level).
+func BHCutoffs(p []float64, levels []int) []float64 {
+	s := make([]float64, 0, len(p))
+	for _, v := range p {
+		if !math.IsNaN(v) {
+			s = append(s, v)
+		}
+	}
+	sort.Float64s(s)
+	m := float64(len(p))
+	out := make([]float64, len(levels))
+	for li, level := range levels {
+		out[li] = -1
+		q := 1 - float64(level)/100
+		for rank := len(s); rank >= 1; rank-- {
+			if s[rank-1] <= float64(rank)*q/m {
+				out[li] = s[rank-1]
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Levels are the confidence levels hot cells are reported at, in percent.
 var Levels = []int{90, 95, 99}
 

@@ -572,3 +572,111 @@ func FuzzCellAt(f *testing.F) {
 		}
 	})
 }
+
+func TestComponentsAndOutline(t *testing.T) {
+	g := Grid{Size: 100}
+	// Ring 1 around the origin (a hole in the middle) plus a far cell.
+	var cells []Cell
+	for _, c := range hexagonOf(1) {
+		if c != (Cell{}) {
+			cells = append(cells, c)
+		}
+	}
+	cells = append(cells, Cell{10, 10}, Cell{10, 10})
+	groups := Components(cells)
+	if len(groups) != 2 || len(groups[0]) != 6 || len(groups[1]) != 1 {
+		t.Fatalf("Components = %v; want a ring of 6 and a single cell", groups)
+	}
+	mp := g.Outline(cells)
+	if len(mp) != 2 {
+		t.Fatalf("Outline = %d polygons; want 2", len(mp))
+	}
+	ringPoly := mp[0]
+	// Outer boundary of ring 1: 18 edges; the hole is the centre cell's 6.
+	if len(ringPoly) != 2 || len(ringPoly[0]) != 19 || len(ringPoly[1]) != 7 {
+		t.Fatalf("ring outline has rings of %d and %d points; want 19 and 7", len(ringPoly[0]), len(ringPoly[1]))
+	}
+	// Area = 6 cells exactly (7 cells' outer minus the hole).
+	if a := planar.Area(ringPoly); !near(a, 6*g.CellArea(), 1e-6) {
+		t.Errorf("ring area = %v; want %v", a, 6*g.CellArea())
+	}
+	if planar.PolygonContains(ringPoly, orb.Point{0, 0}) {
+		t.Error("the hole's centre is inside the outline")
+	}
+	if ringArea(ringPoly[0]) <= 0 || ringArea(ringPoly[1]) >= 0 {
+		t.Error("outer ring not counter-clockwise or hole not clockwise")
+	}
+	// The single cell's outline is the cell's own hexagon.
+	if a := planar.Area(mp[1]); !near(a, g.CellArea(), 1e-6) {
+		t.Errorf("single cell area = %v; want %v", a, g.CellArea())
+	}
+}
+
+func TestColumnCells(t *testing.T) {
+	g := Grid{Size: 50}
+	// A 1 km square with a 400 m square hole.
+	sq := func(x0, y0, x1, y1 float64) orb.Ring {
+		return orb.Ring{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}
+	}
+	mp := orb.MultiPolygon{{sq(450000, 280000, 451000, 281000), sq(450300, 280300, 450700, 280700)}}
+	got := g.ColumnCells(mp)
+	want := map[Cell]bool{}
+	for _, c := range g.CellsIn(mp.Bound()) {
+		x, y := g.Centre(c)
+		if planar.MultiPolygonContains(mp, orb.Point{x, y}) {
+			want[c] = true
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ColumnCells = %d cells; want %d (point-in-polygon)", len(got), len(want))
+	}
+	for _, c := range got {
+		if !want[c] {
+			t.Errorf("ColumnCells gave %v, not inside", c)
+		}
+	}
+}
+
+// BHCutoffs agrees with BenjaminiHochberg on the textbook list.
+func TestBHCutoffs(t *testing.T) {
+	p := []float64{0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.3240, 0.4262, 0.5719, 0.6528, 0.7590, 1.000}
+	got := BHCutoffs(p, []int{90, 95, 99})
+	want := []float64{0.0459, 0.0095, 0.0019}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("BHCutoffs = %v; want %v", got, want)
+		}
+	}
+	if got := BHCutoffs([]float64{0.5, 0.9}, []int{95}); got[0] != -1 {
+		t.Errorf("BHCutoffs(nothing significant) = %v; want -1", got)
+	}
+	if got := BHCutoffs([]float64{0, 0.9}, []int{95}); got[0] != 0 {
+		t.Errorf("BHCutoffs(p = 0) = %v; want 0", got)
+	}
+}
+
+// Outline agrees with orb's point-in-polygon on random points around a
+// polygon with a hole and a second part.
+func TestOutlineContains(t *testing.T) {
+	sq := func(x0, y0, x1, y1 float64) orb.Ring {
+		return orb.Ring{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}
+	}
+	star := orb.Ring{}
+	for k := 0; k <= 40; k++ {
+		a := 2 * math.Pi * float64(k%40) / 40
+		r := 800.0
+		if k%2 == 1 {
+			r = 300
+		}
+		star = append(star, orb.Point{5000 + r*math.Cos(a), 5000 + r*math.Sin(a)})
+	}
+	mp := orb.MultiPolygon{{sq(0, 0, 3000, 3000), sq(1000, 1000, 2000, 2000)}, {star}}
+	o := NewOutline(mp)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 50000 {
+		x, y := -500+rng.Float64()*7000, -500+rng.Float64()*7000
+		if got, want := o.Contains(x, y), planar.MultiPolygonContains(mp, orb.Point{x, y}); got != want {
+			t.Fatalf("Contains(%v, %v) = %v; want %v", x, y, got, want)
+		}
+	}
+}
