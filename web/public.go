@@ -32,6 +32,7 @@ func (a *PoliceAPI) publicRoutes() []Route {
 	return []Route{
 		{Name: "public-postcode", Method: http.MethodGet, Path: "/api/postcodes/{postcode}", Access: Public, handle: a.limited(a.postcode)},
 		{Name: "public-place-summaries", Method: http.MethodGet, Path: "/api/place-summaries", Access: Public, handle: a.limited(a.placeSummaries)},
+		{Name: "public-hotspots", Method: http.MethodGet, Path: "/api/public/hotspots", Access: Public, handle: a.limited(a.publicHotspots)},
 	}
 }
 

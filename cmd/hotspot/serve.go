@@ -97,7 +97,8 @@ func serveHTTP(ctx context.Context, g *globals, pool *pgxpool.Pool, addr string,
 		return err
 	}
 	defer pub.Close()
-	srv, err := web.New(pool, tiles.New(pool, tiles.WithPublic(pub)), auth.New(pool), cfg, g.log, web.PoliceAPIRoutes(pub)...)
+	srv, err := web.New(pool, tiles.New(pool, tiles.WithPublic(pub)), auth.New(pool), cfg, g.log,
+		append(web.PoliceAPIRoutes(pub), web.AnalysisRoutes(pool)...)...)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
