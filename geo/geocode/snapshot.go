@@ -1,0 +1,304 @@
+package geocode
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+	"github.com/paulmach/orb/planar"
+)
+
+// entry is one gazetteer row in memory.
+type entry struct {
+	id                        int64
+	kind, source              string
+	name, nameNorm            string
+	locality, postcode, house string
+	weight                    float64
+	points                    int
+	e, n, lon, lat            float64
+	inDistrict                bool
+}
+
+// pcPoint is a postcode unit, or a sector or district centroid.
+type pcPoint struct {
+	e, n, lon, lat float64
+	quality        int
+	inDistrict     bool
+}
+
+// snapshot is the geocoder's in-memory copy of what it matches against.
+type snapshot struct {
+	version    string
+	postcodes  map[string]*pcPoint // "LE16 7NJ"
+	sectors    map[string]*pcPoint // "LE16 7"
+	districts  map[string]*pcPoint // "LE16"
+	byName     map[string][]*entry // name_norm
+	byID       map[int64]*entry
+	localities map[string][]*entry // settlements and named places by name_norm
+	remembered map[string]Candidate
+	district   orb.MultiPolygon // BNG; nil if no district outline is loaded
+}
+
+const versionSQL = `SELECT concat_ws('/',
+	(SELECT version FROM gazetteer_version),
+	(SELECT count(*) FROM postcodes), (SELECT max(loaded_at) FROM postcodes),
+	(SELECT max(id) FROM geocode_decisions),
+	(SELECT count(*) FROM boundaries WHERE kind = 'district'), (SELECT max(loaded_at) FROM boundaries WHERE kind = 'district'))`
+
+func readVersion(ctx context.Context, pool *pgxpool.Pool) (string, error) {
+	var v string
+	if err := pool.QueryRow(ctx, versionSQL).Scan(&v); err != nil {
+		return "", fmt.Errorf("geocode: gazetteer version: %w", err)
+	}
+	return v, nil
+}
+
+const (
+	snapPostcodes = `SELECT postcode, quality, easting, northing, ST_X(geom), ST_Y(geom) FROM postcodes`
+	snapEntries   = `SELECT id, kind, source, name, name_norm, locality, postcode, house, weight, points,
+	ST_X(geom_bng), ST_Y(geom_bng), ST_X(geom), ST_Y(geom) FROM gazetteer`
+	snapDecisions = `SELECT DISTINCT ON (text_norm) id, text_norm, method, label, entry_id, easting, northing, lon, lat
+FROM geocode_decisions ORDER BY text_norm, decided_at DESC, id DESC`
+	snapDistrict = `SELECT ST_AsBinary(ST_Multi(ST_Union(geom_bng))) FROM boundaries WHERE kind = 'district'`
+)
+
+// loadSnapshot reads the postcodes, the gazetteer, the decisions and the
+// district outline in one repeatable-read transaction, so they agree.
+func loadSnapshot(ctx context.Context, pool *pgxpool.Pool) (*snapshot, error) {
+	v, err := readVersion(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	s := &snapshot{
+		version:    v,
+		postcodes:  map[string]*pcPoint{},
+		sectors:    map[string]*pcPoint{},
+		districts:  map[string]*pcPoint{},
+		byName:     map[string][]*entry{},
+		byID:       map[int64]*entry{},
+		localities: map[string][]*entry{},
+		remembered: map[string]Candidate{},
+	}
+	var districtWKB []byte
+	if err := pool.QueryRow(ctx, snapDistrict).Scan(&districtWKB); err != nil {
+		return nil, fmt.Errorf("geocode: district outline: %w", err)
+	}
+	if districtWKB != nil {
+		g, err := wkb.Unmarshal(districtWKB)
+		if err != nil {
+			return nil, fmt.Errorf("geocode: district outline: %w", err)
+		}
+		switch g := g.(type) {
+		case orb.MultiPolygon:
+			s.district = g
+		case orb.Polygon:
+			s.district = orb.MultiPolygon{g}
+		}
+	}
+
+	type sum struct{ e, n, lon, lat, k float64 }
+	sectors, districts := map[string]*sum{}, map[string]*sum{}
+	rows, err := pool.Query(ctx, snapPostcodes)
+	if err != nil {
+		return nil, fmt.Errorf("geocode: postcodes: %w", err)
+	}
+	for rows.Next() {
+		var code string
+		var q int16
+		var e, n int32
+		var lon, lat float64
+		if err := rows.Scan(&code, &q, &e, &n, &lon, &lat); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		p := &pcPoint{e: float64(e), n: float64(n), lon: lon, lat: lat, quality: int(q)}
+		p.inDistrict = s.inDistrict(p.e, p.n)
+		s.postcodes[code] = p
+		sp := strings.IndexByte(code, ' ')
+		for key, m := range map[string]map[string]*sum{code[:sp+2]: sectors, code[:sp]: districts} {
+			a := m[key]
+			if a == nil {
+				a = &sum{}
+				m[key] = a
+			}
+			a.e += p.e
+			a.n += p.n
+			a.lon += lon
+			a.lat += lat
+			a.k++
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("geocode: postcodes: %w", err)
+	}
+	// Sector and district centroids: the mean of their units' points
+	// (the mean of WGS84 coordinates is as good as a transform over a few
+	// kilometres).
+	for dst, src := range map[*map[string]*pcPoint]map[string]*sum{&s.sectors: sectors, &s.districts: districts} {
+		for k, a := range src {
+			p := &pcPoint{e: math.Round(a.e / a.k), n: math.Round(a.n / a.k), lon: a.lon / a.k, lat: a.lat / a.k, quality: 60}
+			p.inDistrict = s.inDistrict(p.e, p.n)
+			(*dst)[k] = p
+		}
+	}
+
+	rows, err = pool.Query(ctx, snapEntries)
+	if err != nil {
+		return nil, fmt.Errorf("geocode: gazetteer: %w", err)
+	}
+	for rows.Next() {
+		e := &entry{}
+		var w float32
+		if err := rows.Scan(&e.id, &e.kind, &e.source, &e.name, &e.nameNorm, &e.locality, &e.postcode, &e.house,
+			&w, &e.points, &e.e, &e.n, &e.lon, &e.lat); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		e.weight = float64(w)
+		e.inDistrict = s.inDistrict(e.e, e.n)
+		s.byName[e.nameNorm] = append(s.byName[e.nameNorm], e)
+		s.byID[e.id] = e
+		if e.kind == "place" {
+			s.localities[e.nameNorm] = append(s.localities[e.nameNorm], e)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("geocode: gazetteer: %w", err)
+	}
+
+	rows, err = pool.Query(ctx, snapDecisions)
+	if err != nil {
+		return nil, fmt.Errorf("geocode: decisions: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var key string
+		c := Candidate{Confidence: 1}
+		var method string
+		if err := rows.Scan(&id, &key, &method, &c.Label, &c.EntryID, &c.Easting, &c.Northing, &c.Lon, &c.Lat); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		c.Method = MethodRemembered
+		if c.EntryID == "" {
+			c.EntryID = fmt.Sprintf("decision:%d", id)
+		}
+		if c.Label == "" {
+			c.Label = "decided by a person (" + method + ")"
+		}
+		c.InDistrict = s.inDistrict(c.Easting, c.Northing)
+		s.remembered[key] = c
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("geocode: decisions: %w", err)
+	}
+	return s, nil
+}
+
+// inDistrict tests a BNG point against the district outline; with no
+// outline loaded every point counts as inside (nothing to flag against).
+func (s *snapshot) inDistrict(e, n float64) bool {
+	if s.district == nil {
+		return true
+	}
+	return planar.MultiPolygonContains(s.district, orb.Point{e, n})
+}
+
+// splitTown splits "tesco lutterworth" into "tesco" and "lutterworth"
+// when the last words name a settlement; the longest such name wins.
+func (s *snapshot) splitTown(text string) (rest, town string) {
+	w := strings.Fields(NormaliseName(text))
+	for k := 1; k < len(w); k++ {
+		if _, ok := s.localities[strings.Join(w[k:], " ")]; ok {
+			return strings.Join(w[:k], " "), strings.Join(w[k:], " ")
+		}
+	}
+	return text, ""
+}
+
+type fuzzyHit struct {
+	e   *entry
+	sim float64
+}
+
+// minSimilarity is the least pg_trgm similarity taken as a typo of a
+// name rather than another name.
+const minSimilarity = 0.45
+
+// fuzzySQL finds entries whose name is like $1 (pg_trgm, GIN index),
+// optionally only those within $5 metres of one of the points ($3, $4).
+const fuzzySQL = `SELECT id, similarity(name_norm, $1) AS sim FROM gazetteer
+WHERE name_norm % $1 AND kind = ANY($2)
+  AND (cardinality($3::float8[]) = 0 OR EXISTS (
+	SELECT 1 FROM unnest($3::float8[], $4::float8[]) AS t(e, n)
+	WHERE ST_DWithin(geom_bng, ST_SetSRID(ST_MakePoint(t.e, t.n), 27700), $5)))
+  AND similarity(name_norm, $1) >= $6
+ORDER BY sim DESC, points DESC, id LIMIT 8`
+
+func (m *matcher) fuzzy(norm string, kinds []string, towns []*entry, pc *pcPoint) ([]fuzzyHit, error) {
+	if norm == "" {
+		return nil, nil
+	}
+	es, ns := []float64{}, []float64{}
+	for _, t := range towns {
+		es, ns = append(es, t.e), append(ns, t.n)
+	}
+	if pc != nil {
+		es, ns = append(es, pc.e), append(ns, pc.n)
+	}
+	rows, err := m.g.pool.Query(m.ctx, fuzzySQL, norm, kinds, es, ns, localityRadius, minSimilarity)
+	if err != nil {
+		return nil, fmt.Errorf("geocode: fuzzy match: %w", err)
+	}
+	defer rows.Close()
+	var hits []fuzzyHit
+	for rows.Next() {
+		var id int64
+		var sim float32
+		if err := rows.Scan(&id, &sim); err != nil {
+			return nil, err
+		}
+		if e := m.s.byID[id]; e != nil {
+			hits = append(hits, fuzzyHit{e: e, sim: float64(sim)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Keep the best similarity and those close to it: a much weaker
+	// match is another name.
+	if len(hits) > 0 {
+		best := hits[0].sim
+		k := 0
+		for _, h := range hits {
+			if h.sim >= best-0.1 {
+				hits[k] = h
+				k++
+			}
+		}
+		hits = hits[:k]
+	}
+	return hits, nil
+}
+
+func (m *matcher) fuzzyLocalities(town string) ([]*entry, error) {
+	hits, err := m.fuzzy(NormaliseName(town), []string{"place"}, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []*entry
+	for _, h := range hits {
+		if h.sim >= 0.5 {
+			out = append(out, h.e)
+		}
+	}
+	return out, nil
+}
