@@ -95,10 +95,11 @@ const (
 )
 
 // LocationQuery is what the geocoder is asked about one record: the free
-// text (address, else location, with any grid reference), the separate
-// postcode, street and town, and coordinates when the record had them.
+// text (address and location), the separate postcode, street and town, a
+// grid reference, and coordinates when the record had them.
 type LocationQuery struct {
 	Text     string   `json:"text,omitempty"`
+	GridRef  string   `json:"grid_ref,omitempty"`
 	Postcode string   `json:"postcode,omitempty"`
 	Street   string   `json:"street,omitempty"`
 	Town     string   `json:"town,omitempty"`
@@ -110,16 +111,16 @@ type LocationQuery struct {
 
 // Empty reports whether the query holds no location at all.
 func (q LocationQuery) Empty() bool {
-	return q.Text == "" && q.Postcode == "" && q.Street == "" && q.Town == "" &&
+	return q.Text == "" && q.GridRef == "" && q.Postcode == "" && q.Street == "" && q.Town == "" &&
 		q.Easting == nil && q.Northing == nil && q.Lat == nil && q.Lon == nil
 }
 
 // Label is the location as one line of text, for incidents.location_text
-// and the review queue: the text, street, town and postcode given, or the
-// coordinates.
+// and the review queue: the text, street, town and postcode given, and
+// the grid reference, or else the coordinates.
 func (q LocationQuery) Label() string {
 	var parts []string
-	for _, p := range []string{q.Text, q.Street, q.Town, q.Postcode} {
+	for _, p := range []string{q.Text, q.Street, q.Town, q.Postcode, q.GridRef} {
 		if p != "" && !strings.Contains(strings.ToLower(strings.Join(parts, ", ")), strings.ToLower(p)) {
 			parts = append(parts, p)
 		}
@@ -345,9 +346,9 @@ func ParsePartnerFields(v map[string]string) (PartnerIncident, string) {
 	if err != nil {
 		return in, err.Error()
 	}
-	q := LocationQuery{Postcode: v[FieldPostcode], Street: v[FieldStreet], Town: v[FieldTown]}
+	q := LocationQuery{Postcode: v[FieldPostcode], Street: v[FieldStreet], Town: v[FieldTown], GridRef: v[FieldGridRef]}
 	var text []string
-	for _, f := range []string{FieldAddress, FieldLocation, FieldGridRef} {
+	for _, f := range []string{FieldAddress, FieldLocation} {
 		if s := v[f]; s != "" {
 			text = append(text, s)
 		}
