@@ -84,7 +84,7 @@ const batch = `{"source": "bac", "incidents": [
 
 type batchAnswer struct {
 	Read, Inserted, Updated, Unchanged, Quarantined int
-	NeedsReview                                     int `json:"needs_review"`
+	NeedsReview                                     int            `json:"needs_review"`
 	Unmapped                                        map[string]int `json:"unmapped_categories"`
 	Results                                         []ingest.RecordResult
 }
