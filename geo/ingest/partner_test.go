@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/harborough-csp/hotspot/geo/anon"
 	"github.com/harborough-csp/hotspot/geo/geocode"
 	"github.com/harborough-csp/hotspot/geo/ingest"
 	"github.com/harborough-csp/hotspot/geo/store/storetest"
@@ -490,4 +491,44 @@ func FuzzPartnerReader(f *testing.F) {
 		}
 		t.Fatal("more than 10000 records from a small input")
 	})
+}
+
+// TestPartnerPublicData imports the council's log and rebuilds the public
+// data: partner records reach the public only at police.uk map points
+// and by month (in UK time), unmapped wording never at point level, and
+// no partner text or id at all.
+func TestPartnerPublicData(t *testing.T) {
+	pool := gazetteerDB(t)
+	ctx := context.Background()
+	p := ingest.NewPartner(pool, locator{geocode.New(pool)}, nil)
+	importFixture(t, p, "hdc", fixture)
+	// 00:30 BST on 1 April 2026 is 23:30 UTC on 31 March: an April record.
+	late := []json.RawMessage{json.RawMessage(`{"source_id": "late", "occurred_at": "01/04/2026 00:30", "category": "Fly tipping", "easting": 472604, "northing": 286652}`)}
+	if _, _, err := p.ImportJSON(ctx, "hdc", late, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anon.Rebuild(ctx, pool, anon.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what string
+		sql  string
+		want int
+	}{
+		{"partner records published at a map point", `SELECT count(*) FROM open.crimes WHERE month = '2026-03-01'`,
+			count(t, pool, `SELECT count(*) FROM incidents i JOIN boundaries d ON d.kind = 'district' AND ST_Intersects(d.geom_bng, i.geom_bng)
+				WHERE i.source = 'hdc' AND i.category <> 'unmapped' AND i.occurred_from < '2026-03-31 23:00+00'`)},
+		{"the late record in April", `SELECT count(*) FROM open.crimes WHERE month = '2026-04-01' AND category = 'fly-tipping'`, 1},
+		// (A record the geocoder put on a police.uk street point may share
+		// that public point; any other partner point must not be one.)
+		{"map points at a partner's own point", `SELECT count(*) FROM open.map_points m JOIN incidents i ON i.source = 'hdc' AND ST_DWithin(i.geom_bng, m.geom_bng, 1)
+			WHERE NOT EXISTS (SELECT 1 FROM incidents pu WHERE pu.source = 'police-uk' AND ST_DWithin(pu.geom_bng, i.geom_bng, 1))`, 0},
+		{"unmapped at point level", `SELECT (SELECT count(*) FROM open.crimes WHERE category = 'unmapped') + (SELECT count(*) FROM open.crimes_no_location WHERE category = 'unmapped')`, 0},
+		{"unmapped is sensitive", `SELECT count(*) FROM open.categories WHERE slug = 'unmapped' AND sensitive`, 1},
+		{"partner ids published", `SELECT count(*) FROM open.crimes WHERE persistent_id LIKE 'HDC%' OR persistent_id = 'late'`, 0},
+	} {
+		if got := count(t, pool, c.sql); got != c.want || (c.want == 0 && strings.HasPrefix(c.what, "partner records")) {
+			t.Errorf("%s = %d; want %d", c.what, got, c.want)
+		}
+	}
 }
