@@ -172,6 +172,16 @@ func TestPartnerImport(t *testing.T) {
 	if strings.Join(s.Ignored, ",") != "Officer" {
 		t.Errorf("ignored columns = %v; want [Officer]", s.Ignored)
 	}
+	if rows, err := pool.Query(ctx, `SELECT i.source_id, i.category, i.location_method, coalesce(i.location_confidence, 0), coalesce(rq.geocode_status, ''),
+		coalesce(rq.reason, '') FROM incidents i LEFT JOIN review_queue rq ON rq.incident_id = i.id WHERE i.source = $1 ORDER BY i.source_id`, src); err == nil {
+		for rows.Next() {
+			var id, cat, method, status, reason string
+			var conf float32
+			rows.Scan(&id, &cat, &method, &conf, &status, &reason)
+			t.Logf("%s: %s, placed by %q (%.2f), review %q %s", id, cat, method, conf, status, reason)
+		}
+		rows.Close()
+	}
 	// Quarantine: each bad row with its line and reason.
 	rows, err := pool.Query(ctx, `SELECT line_no, reason FROM quarantine WHERE batch_id = $1 ORDER BY line_no`, s.BatchID)
 	if err != nil {
@@ -304,6 +314,30 @@ func TestPartnerImport(t *testing.T) {
 	in = incident(t, pool, src, "HDC-ASB-0007")
 	if !in.hasPoint || abs(in.e-e) > 0.01 || abs(in.n-n) > 0.01 || in.review != "resolved" {
 		t.Errorf("re-sent HDC-ASB-0007 = %+v; want still at E %.0f N %.0f with no new review item", in, e, n)
+	}
+	// An item resolved by choosing one of the geocoder's candidates: the
+	// incident goes to exactly that candidate's point.
+	var candID int64
+	var cands []byte
+	if err := pool.QueryRow(ctx, `SELECT id, candidates FROM review_queue WHERE status = 'open' AND jsonb_array_length(candidates) > 0
+		ORDER BY id LIMIT 1`).Scan(&candID, &cands); err != nil {
+		t.Fatalf("no open review item with candidates (Lutterworth alone, outside Tesco): %v", err)
+	}
+	var cs []ingest.Candidate
+	if err := json.Unmarshal(cands, &cs); err != nil {
+		t.Fatal(err)
+	}
+	last := len(cs) - 1
+	it, err = p.Resolve(ctx, candID, ingest.Resolution{Candidate: &last}, "analyst-1", "")
+	if err != nil {
+		t.Fatalf("Resolve(candidate %d): %v", last, err)
+	}
+	var gotE, gotN float64
+	if err := pool.QueryRow(ctx, `SELECT ST_X(geom_bng), ST_Y(geom_bng) FROM incidents WHERE id = $1`, it.IncidentID).Scan(&gotE, &gotN); err != nil {
+		t.Fatal(err)
+	}
+	if abs(gotE-cs[last].Easting) > 0.5 || abs(gotN-cs[last].Northing) > 0.5 {
+		t.Errorf("incident placed at E %.1f N %.1f; want candidate %d at E %.1f N %.1f", gotE, gotN, last, cs[last].Easting, cs[last].Northing)
 	}
 	// The same words from another partner are placed by the decision too:
 	// it is the text that is remembered.
