@@ -49,6 +49,8 @@ func commands() []*command {
 		placesCommand(),
 		prioritiesCommand(),
 		synthCommand(),
+		gazetteerCommand(),
+		geocodeCommand(),
 	}
 }
 
