@@ -50,6 +50,8 @@ func commands() []*command {
 		prioritiesCommand(),
 		categoriesCommand(),
 		synthCommand(),
+		gazetteerCommand(),
+		geocodeCommand(),
 	}
 }
 

@@ -467,6 +467,22 @@ func (m *matcher) address(p Parsed) (Result, error) {
 		}
 		return false
 	}
+	// closeness lowers a named match's confidence with its distance from
+	// the town's (or postcode's) point, by up to 15% at localityRadius,
+	// so of two "Supermarket"s the one in the town comes first.
+	closeness := func(e *entry) float64 {
+		d := math.Inf(1)
+		for _, t := range towns {
+			d = math.Min(d, dist(e.e, e.n, t.e, t.n))
+		}
+		if pc != nil {
+			d = math.Min(d, dist(e.e, e.n, pc.e, pc.n))
+		}
+		if math.IsInf(d, 1) {
+			return 1
+		}
+		return 1 - 0.15*math.Min(d/localityRadius, 1)
+	}
 
 	// Address points and streets.
 	if street != "" {
@@ -487,7 +503,7 @@ func (m *matcher) address(p Parsed) (Result, error) {
 			if len(towns) == 0 && pc == nil {
 				conf = 0.75
 			}
-			cands = append(cands, s.candidate(e, MethodStreet, conf))
+			cands = append(cands, s.candidate(e, MethodStreet, conf*closeness(e)))
 			found++
 		}
 		if found == 0 {
@@ -496,7 +512,7 @@ func (m *matcher) address(p Parsed) (Result, error) {
 				return Result{}, err
 			}
 			for _, f := range fz {
-				cands = append(cands, s.candidate(f.e, MethodStreetFuzzy, fuzzyConfidence(f.sim, len(towns) > 0 || pc != nil)))
+				cands = append(cands, s.candidate(f.e, MethodStreetFuzzy, fuzzyConfidence(f.sim, len(towns) > 0 || pc != nil)*closeness(f.e)))
 			}
 			if len(fz) == 0 {
 				reasons = append(reasons, "street "+strconvQuote(street)+" not found")
@@ -519,7 +535,7 @@ func (m *matcher) address(p Parsed) (Result, error) {
 			if e.kind == "street" {
 				conf = 0.75
 			}
-			cands = append(cands, s.candidate(e, MethodPlace, conf))
+			cands = append(cands, s.candidate(e, MethodPlace, conf*closeness(e)))
 			found++
 		}
 		if found == 0 && supermarketBrands[pn] {
@@ -527,7 +543,7 @@ func (m *matcher) address(p Parsed) (Result, error) {
 			// town, it is probably the one meant, but not surely.
 			for _, e := range s.byName["supermarket"] {
 				if near(e) && (len(towns) > 0 || pc != nil) {
-					cands = append(cands, s.candidate(e, MethodPlace, 0.6))
+					cands = append(cands, s.candidate(e, MethodPlace, 0.6*closeness(e)))
 					found++
 				}
 			}
@@ -542,7 +558,7 @@ func (m *matcher) address(p Parsed) (Result, error) {
 				if f.e.kind == "place" {
 					conf = 0.5
 				}
-				cands = append(cands, s.candidate(f.e, MethodPlaceFuzzy, conf/0.88*fuzzyConfidence(f.sim, true)))
+				cands = append(cands, s.candidate(f.e, MethodPlaceFuzzy, conf/0.88*fuzzyConfidence(f.sim, true)*closeness(f.e)))
 			}
 			if len(fz) == 0 {
 				reasons = append(reasons, "place "+strconvQuote(place)+" not found")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -124,60 +125,86 @@ func replaceSourceTx(ctx context.Context, tx pgx.Tx, source string, rows []gazRo
 	return int(tag.RowsAffected()), nil
 }
 
-// LoadGeoNames loads the settlements of DATA/places: GeoNames cities500
-// (every row, weight 1) and the postal file's place names (weight 0.8
-// where GeoNames places the name itself, accuracy 4, and 0.5 where the
-// point is a shared outcode centre, accuracy 3). It returns the rows
-// written per source.
+// LoadGeoNames loads both GeoNames files of DATA/places (see
+// LoadGeoNamesFile) and returns the rows written per source.
 func LoadGeoNames(ctx context.Context, pool *pgxpool.Pool, dir string) (map[string]int, error) {
 	out := map[string]int{}
-	cities, err := readTSV(filepath.Join(dir, Cities500File))
-	if err != nil {
-		return nil, err
-	}
-	var rows []gazRow
-	for i, rec := range cities {
-		name, lat, lon := rec["name"], rec["latitude"], rec["longitude"]
-		la, err1 := strconv.ParseFloat(lat, 64)
-		lo, err2 := strconv.ParseFloat(lon, 64)
-		if name == "" || err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("%s line %d: bad name or coordinates", Cities500File, i+2)
+	for _, f := range []string{Cities500File, PostalFile} {
+		src, n, err := LoadGeoNamesFile(ctx, pool, filepath.Join(dir, f))
+		if err != nil {
+			return nil, err
 		}
-		rows = append(rows, gazRow{kind: "place", ref: rec["geonameid"], name: name, locality: name, x: lo, y: la, srid: 4326, weight: 1})
-	}
-	if out[SourceCities500], err = replaceSource(ctx, pool, SourceCities500, rows); err != nil {
-		return nil, err
-	}
-	postal, err := readTSV(filepath.Join(dir, PostalFile))
-	if err != nil {
-		return nil, err
-	}
-	rows = rows[:0]
-	for i, rec := range postal {
-		name := rec["place_name"]
-		la, err1 := strconv.ParseFloat(rec["latitude"], 64)
-		lo, err2 := strconv.ParseFloat(rec["longitude"], 64)
-		if name == "" || err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("%s line %d: bad name or coordinates", PostalFile, i+2)
-		}
-		w := 0.5
-		if rec["accuracy"] == "4" {
-			w = 0.8
-		}
-		rows = append(rows, gazRow{kind: "place", ref: rec["postal_code"] + ":" + name, name: name, locality: name,
-			postcode: rec["postal_code"], x: lo, y: la, srid: 4326, weight: w})
-	}
-	if out[SourcePostal], err = replaceSource(ctx, pool, SourcePostal, rows); err != nil {
-		return nil, err
+		out[src] = n
 	}
 	return out, nil
 }
 
+// ErrNotGeoNames is returned for a file that is neither GeoNames layout.
+var ErrNotGeoNames = errors.New("not a GeoNames cities or postal-code file")
+
+// LoadGeoNamesFile loads one GeoNames file as settlements, recognising it
+// by its header: the standard 19-column layout with a header row
+// (geonameid, name, ..., latitude, longitude: cities500, weight 1) or the
+// postal-code layout (postal_code, place_name, ..., latitude, longitude,
+// accuracy: weight 0.8 where GeoNames places the name itself, accuracy
+// 4, and 0.5 where the point is a shared outcode centre, accuracy 3).
+// It replaces the rows of that source and returns the source and count.
+func LoadGeoNamesFile(ctx context.Context, pool *pgxpool.Pool, path string) (string, int, error) {
+	recs, head, err := readTSV(path)
+	if err != nil {
+		return "", 0, err
+	}
+	has := func(c string) bool {
+		for _, h := range head {
+			if h == c {
+				return true
+			}
+		}
+		return false
+	}
+	base := filepath.Base(path)
+	var rows []gazRow
+	var source string
+	switch {
+	case has("geonameid") && has("name") && has("latitude") && has("longitude"):
+		source = SourceCities500
+		for i, rec := range recs {
+			name := rec["name"]
+			la, err1 := strconv.ParseFloat(rec["latitude"], 64)
+			lo, err2 := strconv.ParseFloat(rec["longitude"], 64)
+			if name == "" || rec["geonameid"] == "" || err1 != nil || err2 != nil || math.Abs(la) > 90 || math.Abs(lo) > 180 {
+				return "", 0, fmt.Errorf("%s line %d: bad geonameid, name or coordinates", base, i+2)
+			}
+			rows = append(rows, gazRow{kind: "place", ref: rec["geonameid"], name: name, locality: name, x: lo, y: la, srid: 4326, weight: 1})
+		}
+	case has("postal_code") && has("place_name") && has("latitude") && has("longitude"):
+		source = SourcePostal
+		for i, rec := range recs {
+			name := rec["place_name"]
+			la, err1 := strconv.ParseFloat(rec["latitude"], 64)
+			lo, err2 := strconv.ParseFloat(rec["longitude"], 64)
+			if name == "" || err1 != nil || err2 != nil || math.Abs(la) > 90 || math.Abs(lo) > 180 {
+				return "", 0, fmt.Errorf("%s line %d: bad name or coordinates", base, i+2)
+			}
+			w := 0.5
+			if rec["accuracy"] == "4" {
+				w = 0.8
+			}
+			rows = append(rows, gazRow{kind: "place", ref: rec["postal_code"] + ":" + name, name: name, locality: name,
+				postcode: rec["postal_code"], x: lo, y: la, srid: 4326, weight: w})
+		}
+	default:
+		return "", 0, fmt.Errorf("%s: %w (want a header with geonameid, name, latitude, longitude or postal_code, place_name, latitude, longitude)", base, ErrNotGeoNames)
+	}
+	n, err := replaceSource(ctx, pool, source, rows)
+	return source, n, err
+}
+
 // readTSV reads a tab-separated file with a header row into maps.
-func readTSV(path string) ([]map[string]string, error) {
+func readTSV(path string) ([]map[string]string, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	r := csv.NewReader(f)
@@ -186,16 +213,19 @@ func readTSV(path string) ([]map[string]string, error) {
 	r.FieldsPerRecord = -1
 	head, err := r.Read()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	for i := range head {
+		head[i] = strings.TrimSpace(strings.TrimPrefix(head[i], "\ufeff"))
 	}
 	var out []map[string]string
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
-			return out, nil
+			return out, head, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+			return nil, nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
 		}
 		m := map[string]string{}
 		for i, h := range head {
@@ -509,4 +539,24 @@ func titleCase(s string) string {
 		}
 	}
 	return strings.Join(w, " ")
+}
+
+// Counts returns the gazetteer's rows per source.
+func Counts(ctx context.Context, pool *pgxpool.Pool) (map[string]int, error) {
+	rows, err := pool.Query(ctx, `SELECT source, count(*) FROM gazetteer GROUP BY source`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[s] = n
+	}
+	rows.Close()
+	return out, rows.Err()
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
-	"github.com/paulmach/orb/planar"
 )
 
 // entry is one gazetteer row in memory.
@@ -22,6 +22,7 @@ type entry struct {
 	points                    int
 	e, n, lon, lat            float64
 	inDistrict                bool
+	trgm                      []uint32 // trigrams(nameNorm)
 }
 
 // pcPoint is a postcode unit, or a sector or district centroid.
@@ -39,9 +40,73 @@ type snapshot struct {
 	districts  map[string]*pcPoint // "LE16"
 	byName     map[string][]*entry // name_norm
 	byID       map[int64]*entry
+	byKind     map[string][]*entry
 	localities map[string][]*entry // settlements and named places by name_norm
 	remembered map[string]Candidate
-	district   orb.MultiPolygon // BNG; nil if no district outline is loaded
+	district   *area // BNG; nil if no district outline is loaded
+}
+
+// area is a multipolygon prepared for fast point-in-polygon tests: the
+// bound of the whole and of each ring computed once (orb's RingContains
+// recomputes a ring's bound on every call, which dominated loading
+// 23,000 postcodes).
+type area struct {
+	bound orb.Bound
+	polys [][]preparedRing // outer ring first, then holes
+}
+
+type preparedRing struct {
+	bound orb.Bound
+	ring  orb.Ring
+}
+
+func prepare(mp orb.MultiPolygon) *area {
+	a := &area{bound: mp.Bound()}
+	for _, p := range mp {
+		var rs []preparedRing
+		for _, r := range p {
+			rs = append(rs, preparedRing{bound: r.Bound(), ring: r})
+		}
+		a.polys = append(a.polys, rs)
+	}
+	return a
+}
+
+// contains reports whether pt is inside the area (on the boundary
+// counts as inside).
+func (a *area) contains(pt orb.Point) bool {
+	if !a.bound.Contains(pt) {
+		return false
+	}
+	for _, p := range a.polys {
+		if len(p) == 0 || !p[0].bound.Contains(pt) || !ringContains(p[0].ring, pt) {
+			continue
+		}
+		inHole := false
+		for _, h := range p[1:] {
+			if h.bound.Contains(pt) && ringContains(h.ring, pt) {
+				inHole = true
+				break
+			}
+		}
+		if !inHole {
+			return true
+		}
+	}
+	return false
+}
+
+// ringContains is the even-odd crossing test.
+func ringContains(r orb.Ring, pt orb.Point) bool {
+	in := false
+	x, y := pt[0], pt[1]
+	for i, j := 0, len(r)-1; i < len(r); j, i = i, i+1 {
+		xi, yi, xj, yj := r[i][0], r[i][1], r[j][0], r[j][1]
+		if (yi > y) != (yj > y) && x < (xj-xi)*(y-yi)/(yj-yi)+xi {
+			in = !in
+		}
+	}
+	return in
 }
 
 const versionSQL = `SELECT concat_ws('/',
@@ -81,6 +146,7 @@ func loadSnapshot(ctx context.Context, pool *pgxpool.Pool) (*snapshot, error) {
 		districts:  map[string]*pcPoint{},
 		byName:     map[string][]*entry{},
 		byID:       map[int64]*entry{},
+		byKind:     map[string][]*entry{},
 		localities: map[string][]*entry{},
 		remembered: map[string]Candidate{},
 	}
@@ -95,9 +161,9 @@ func loadSnapshot(ctx context.Context, pool *pgxpool.Pool) (*snapshot, error) {
 		}
 		switch g := g.(type) {
 		case orb.MultiPolygon:
-			s.district = g
+			s.district = prepare(g)
 		case orb.Polygon:
-			s.district = orb.MultiPolygon{g}
+			s.district = prepare(orb.MultiPolygon{g})
 		}
 	}
 
@@ -162,6 +228,8 @@ func loadSnapshot(ctx context.Context, pool *pgxpool.Pool) (*snapshot, error) {
 		}
 		e.weight = float64(w)
 		e.inDistrict = s.inDistrict(e.e, e.n)
+		e.trgm = trigrams(e.nameNorm)
+		s.byKind[e.kind] = append(s.byKind[e.kind], e)
 		s.byName[e.nameNorm] = append(s.byName[e.nameNorm], e)
 		s.byID[e.id] = e
 		if e.kind == "place" {
@@ -209,7 +277,7 @@ func (s *snapshot) inDistrict(e, n float64) bool {
 	if s.district == nil {
 		return true
 	}
-	return planar.MultiPolygonContains(s.district, orb.Point{e, n})
+	return s.district.contains(orb.Point{e, n})
 }
 
 // splitTown splits "tesco lutterworth" into "tesco" and "lutterworth"
@@ -233,60 +301,78 @@ type fuzzyHit struct {
 // name rather than another name.
 const minSimilarity = 0.45
 
-// fuzzySQL finds entries whose name is like $1 (pg_trgm, GIN index),
-// optionally only those within $5 metres of one of the points ($3, $4).
-const fuzzySQL = `SELECT id, similarity(name_norm, $1) AS sim FROM gazetteer
-WHERE name_norm % $1 AND kind = ANY($2)
-  AND (cardinality($3::float8[]) = 0 OR EXISTS (
-	SELECT 1 FROM unnest($3::float8[], $4::float8[]) AS t(e, n)
-	WHERE ST_DWithin(geom_bng, ST_SetSRID(ST_MakePoint(t.e, t.n), 27700), $5)))
-  AND similarity(name_norm, $1) >= $6
-ORDER BY sim DESC, points DESC, id LIMIT 8`
-
+// fuzzy scores every entry of the given kinds (within localityRadius
+// of a town or the postcode, when there are any) against norm with
+// pg_trgm's similarity, and returns those at or above minSimilarity that
+// are close to the best, best first.
 func (m *matcher) fuzzy(norm string, kinds []string, towns []*entry, pc *pcPoint) ([]fuzzyHit, error) {
-	if norm == "" {
+	q := trigrams(norm)
+	if len(q) == 0 {
 		return nil, nil
 	}
-	es, ns := []float64{}, []float64{}
+	var hits []fuzzyHit
+	// The points the match must be near, if any.
+	var centres [][2]float64
 	for _, t := range towns {
-		es, ns = append(es, t.e), append(ns, t.n)
+		centres = append(centres, [2]float64{t.e, t.n})
 	}
 	if pc != nil {
-		es, ns = append(es, pc.e), append(ns, pc.n)
+		centres = append(centres, [2]float64{pc.e, pc.n})
 	}
-	rows, err := m.g.pool.Query(m.ctx, fuzzySQL, norm, kinds, es, ns, localityRadius, minSimilarity)
-	if err != nil {
-		return nil, fmt.Errorf("geocode: fuzzy match: %w", err)
-	}
-	defer rows.Close()
-	var hits []fuzzyHit
-	for rows.Next() {
-		var id int64
-		var sim float32
-		if err := rows.Scan(&id, &sim); err != nil {
-			return nil, err
+	const r2 = localityRadius * localityRadius
+	lq := float64(len(q))
+	for _, k := range kinds {
+	entries:
+		for _, e := range m.s.byKind[k] {
+			// Similarity is at most the shorter set over the longer:
+			// skip what cannot reach the threshold before counting.
+			lo, hi := lq, float64(len(e.trgm))
+			if lo > hi {
+				lo, hi = hi, lo
+			}
+			if lo < minSimilarity*hi {
+				continue
+			}
+			if len(centres) > 0 {
+				near := false
+				for _, c := range centres {
+					de, dn := e.e-c[0], e.n-c[1]
+					if de*de+dn*dn <= r2 {
+						near = true
+						break
+					}
+				}
+				if !near {
+					continue entries
+				}
+			}
+			sim := similarity(q, e.trgm)
+			if sim < minSimilarity {
+				continue
+			}
+			hits = append(hits, fuzzyHit{e: e, sim: sim})
 		}
-		if e := m.s.byID[id]; e != nil {
-			hits = append(hits, fuzzyHit{e: e, sim: float64(sim)})
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		a, b := hits[i], hits[j]
+		if a.sim != b.sim {
+			return a.sim > b.sim
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+		if a.e.points != b.e.points {
+			return a.e.points > b.e.points
+		}
+		return a.e.id < b.e.id
+	})
 	// Keep the best similarity and those close to it: a much weaker
 	// match is another name.
-	if len(hits) > 0 {
-		best := hits[0].sim
-		k := 0
-		for _, h := range hits {
-			if h.sim >= best-0.1 {
-				hits[k] = h
-				k++
-			}
+	k := 0
+	for _, h := range hits {
+		if h.sim >= hits[0].sim-0.1 && k < 8 {
+			hits[k] = h
+			k++
 		}
-		hits = hits[:k]
 	}
-	return hits, nil
+	return hits[:k], nil
 }
 
 func (m *matcher) fuzzyLocalities(town string) ([]*entry, error) {
