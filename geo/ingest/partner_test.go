@@ -302,6 +302,12 @@ func TestPartnerImport(t *testing.T) {
 	if !in.hasPoint || abs(in.e-e) > 0.01 || abs(in.n-n) > 0.01 || in.method != ingest.MethodManual || in.review != "resolved" {
 		t.Errorf("after resolve HDC-ASB-0007 = %+v; want at E %.0f N %.0f, manual, resolved", in, e, n)
 	}
+	// All three projections agree (to a millimetre: they are computed
+	// from the one WGS84 point).
+	if n := count(t, pool, `SELECT count(*) FROM incidents WHERE source = $1 AND source_id = 'HDC-ASB-0007'
+		AND ST_DWithin(ST_Transform(geom, 3857), geom_web, 0.001) AND ST_DWithin(ST_Transform(geom, 27700), geom_bng, 0.001)`, src); n != 1 {
+		t.Errorf("HDC-ASB-0007's three projections disagree")
+	}
 	if _, err := p.Resolve(ctx, reviewID, ingest.Resolution{Easting: &e, Northing: &n}, "analyst-1", ""); !errors.Is(err, ingest.ErrReviewClosed) {
 		t.Errorf("second Resolve error = %v; want ErrReviewClosed", err)
 	}

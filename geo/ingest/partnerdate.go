@@ -97,6 +97,7 @@ func ParseOccurred(s string) (geo.Period, error) {
 	if err != nil {
 		return geo.Period{}, err
 	}
+	t = timeFirst(t)
 	first, rest, err := parseMoment(t, false)
 	if err != nil {
 		return geo.Period{}, err
@@ -170,6 +171,24 @@ func ParseOccurredRange(fromText, toText string) (geo.Period, error) {
 		return geo.Period{}, fmt.Errorf("%w: occurred_to %s is not after occurred_from %s", ErrBadDate, quoteForReason(toText), quoteForReason(fromText))
 	}
 	return geo.Period{From: p.From, To: end}, nil
+}
+
+// timeFirstRE is a time of day written before its date ("22:00 14/03/2026",
+// "2pm on 14 March 2026").
+var timeFirstRE = regexp.MustCompile(`^(\d{1,2}(?:[:.]\d{2}(?:[:.]\d{2})?)?\s*(?:am|pm|a\.m\.|p\.m\.)?|noon|midday|midnight),?\s+(?:on\s+)?(.+)$`)
+
+// timeFirst moves a leading time after the date it belongs to, when what
+// follows it is a date and nothing else; anything else is left for the
+// parser to refuse or read as it is.
+func timeFirst(t string) string {
+	g := timeFirstRE.FindStringSubmatch(t)
+	if g == nil || !timeStarts(g[1]) {
+		return t
+	}
+	if m, rest, err := parseMoment(g[2], false); err != nil || rest != "" || m.prec != precDay {
+		return t
+	}
+	return g[2] + " " + g[1]
 }
 
 // cleanDate lower-cases and trims a field and refuses what no date is.

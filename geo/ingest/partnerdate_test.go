@@ -45,6 +45,8 @@ func TestParseOccurred(t *testing.T) {
 		{"14/03/2026 12am", minute(2026, 3, 14, 0, 0)},
 		{"14/03/2026 noon", minute(2026, 3, 14, 12, 0)},
 		{"14 Mar 2026 at 9am", minute(2026, 3, 14, 9, 0)},
+		{"22:00 14/03/2026", minute(2026, 3, 14, 22, 0)},
+		{"2pm on 14 March 2026", minute(2026, 3, 14, 14, 0)},
 		{"2026-03-14 14:05:30", span{time.Date(2026, 3, 14, 14, 5, 30, 0, ingest.London), time.Date(2026, 3, 14, 14, 5, 31, 0, ingest.London)}},
 		// Summer time: 14:05 in July is 13:05 UTC.
 		{"14/07/2026 14:05", span{time.Date(2026, 7, 14, 13, 5, 0, 0, time.UTC), time.Date(2026, 7, 14, 13, 6, 0, 0, time.UTC)}},
