@@ -49,7 +49,7 @@ const (
 // PartnerRoutes returns the partner ingest and review routes, for
 // web.New's extra routes.
 func PartnerRoutes(p PartnerIngest) []Route {
-	h := partnerHandlers{p: p}
+	h := partnerHandlers{p: p, writing: make(chan struct{}, 1)}
 	return []Route{
 		{Name: "incidents-post", Method: http.MethodPost, Path: "/api/incidents", Access: Admin, TokenScope: ScopeIngest, handle: h.postIncidents},
 		{Name: "review-list", Method: http.MethodGet, Path: "/api/review", Access: Analyst | Admin, handle: h.reviewList},
@@ -57,7 +57,27 @@ func PartnerRoutes(p PartnerIngest) []Route {
 	}
 }
 
-type partnerHandlers struct{ p PartnerIngest }
+type partnerHandlers struct {
+	p PartnerIngest
+	// writing lets one batch or resolve run at a time. Each holds a
+	// database transaction while the geocoder takes a second connection
+	// (to load or refresh its gazetteer, or to remember a decision);
+	// several at once could hold every connection of the pool and wait
+	// for one another until their deadlines.
+	writing chan struct{}
+}
+
+// exclusive runs f when no other partner write is running, or gives up
+// when the request's context ends.
+func (h partnerHandlers) exclusive(ctx context.Context, f func() error) error {
+	select {
+	case h.writing <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-h.writing }()
+	return f()
+}
 
 // batchJSON is the body of POST /api/incidents.
 type batchJSON struct {
@@ -127,7 +147,13 @@ func (h partnerHandlers) postIncidents(w http.ResponseWriter, r *http.Request) e
 		return &Error{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("%d records: at most %d a batch", len(b.Incidents), maxBatchRecords)}
 	}
 	u, _ := UserFrom(r.Context())
-	sum, res, err := h.p.ImportJSON(r.Context(), b.Source, b.Incidents, u.Name, clientIP(r))
+	var sum ingest.PartnerSummary
+	var res []ingest.RecordResult
+	err := h.exclusive(r.Context(), func() error {
+		var err error
+		sum, res, err = h.p.ImportJSON(r.Context(), b.Source, b.Incidents, u.Name, clientIP(r))
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -173,7 +199,12 @@ func (h partnerHandlers) reviewResolve(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	u, _ := UserFrom(r.Context())
-	it, err := h.p.Resolve(r.Context(), id, res, u.Name, clientIP(r))
+	var it ingest.ReviewItem
+	err = h.exclusive(r.Context(), func() error {
+		var err error
+		it, err = h.p.Resolve(r.Context(), id, res, u.Name, clientIP(r))
+		return err
+	})
 	switch {
 	case errors.Is(err, ingest.ErrReviewNotFound):
 		return &Error{Status: http.StatusNotFound, Message: "no such review item", Err: err}
