@@ -468,8 +468,8 @@ func (m *matcher) address(p Parsed) (Result, error) {
 		return false
 	}
 	// closeness lowers a named match's confidence with its distance from
-	// the town's (or postcode's) point, by up to 15% at localityRadius,
-	// so of two "Supermarket"s the one in the town comes first.
+	// the town's (or postcode's) point, so of two "Supermarket"s the one
+	// in the town comes first.
 	closeness := func(e *entry) float64 {
 		d := math.Inf(1)
 		for _, t := range towns {
@@ -481,7 +481,9 @@ func (m *matcher) address(p Parsed) (Result, error) {
 		if math.IsInf(d, 1) {
 			return 1
 		}
-		return 1 - 0.15*math.Min(d/localityRadius, 1)
+		// Within 1.5 km of the town's point is in the town; beyond, up
+		// to 15% less at localityRadius.
+		return 1 - 0.15*math.Max(0, math.Min((d-agreeDistance)/(localityRadius-agreeDistance), 1))
 	}
 
 	// Address points and streets.
