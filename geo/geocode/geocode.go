@@ -514,7 +514,7 @@ func (m *matcher) address(p Parsed) (Result, error) {
 				return Result{}, err
 			}
 			for _, f := range fz {
-				cands = append(cands, s.candidate(f.e, MethodStreetFuzzy, fuzzyConfidence(f.sim, len(towns) > 0 || pc != nil)*closeness(f.e)))
+				cands = append(cands, s.candidate(f.e, MethodStreetFuzzy, fuzzyConfidence(f, len(towns) > 0 || pc != nil)*closeness(f.e)))
 			}
 			if len(fz) == 0 {
 				reasons = append(reasons, "street "+strconvQuote(street)+" not found")
@@ -560,7 +560,7 @@ func (m *matcher) address(p Parsed) (Result, error) {
 				if f.e.kind == "place" {
 					conf = 0.5
 				}
-				cands = append(cands, s.candidate(f.e, MethodPlaceFuzzy, conf/0.88*fuzzyConfidence(f.sim, true)*closeness(f.e)))
+				cands = append(cands, s.candidate(f.e, MethodPlaceFuzzy, conf/0.8*fuzzyConfidence(f, true)*closeness(f.e)))
 			}
 			if len(fz) == 0 {
 				reasons = append(reasons, "place "+strconvQuote(place)+" not found")
@@ -585,12 +585,16 @@ func (m *matcher) address(p Parsed) (Result, error) {
 	return decide(cands, pc != nil, reasons), nil
 }
 
-// fuzzyConfidence maps a pg_trgm similarity to a confidence: 0.88 ×
-// √similarity, so a one-letter slip in a street name (similarity about
-// 0.65) in a named town is just matched (0.71), and a weaker one is not;
-// without a town or postcode to restrict it, 15% less.
-func fuzzyConfidence(sim float64, restricted bool) float64 {
-	c := 0.88 * math.Sqrt(sim)
+// fuzzyConfidence: a name within a typing slip or two of the entry's
+// (editDistance; "Springfeild", "Wariwck") is 0.8, as sure as a typed
+// name gets; otherwise the pg_trgm similarity decides, 0.88 × √similarity
+// but at most 0.75, so only a close likeness is near matched. Without a
+// town or postcode to restrict the search, 15% less.
+func fuzzyConfidence(h fuzzyHit, restricted bool) float64 {
+	c := math.Min(0.75, 0.88*math.Sqrt(h.sim))
+	if h.slip {
+		c = 0.8
+	}
 	if !restricted {
 		c *= 0.85
 	}

@@ -295,6 +295,9 @@ func (s *snapshot) splitTown(text string) (rest, town string) {
 type fuzzyHit struct {
 	e   *entry
 	sim float64
+	// slip is true when the name is within slipsAllowed typing slips
+	// (editDistance) of the entry's: a typo rather than another name.
+	slip bool
 }
 
 // minSimilarity is the least pg_trgm similarity taken as a typo of a
@@ -350,11 +353,14 @@ func (m *matcher) fuzzy(norm string, kinds []string, towns []*entry, pc *pcPoint
 			if sim < minSimilarity {
 				continue
 			}
-			hits = append(hits, fuzzyHit{e: e, sim: sim})
+			hits = append(hits, fuzzyHit{e: e, sim: sim, slip: editDistance(norm, e.nameNorm, slipsAllowed(len(norm))) <= slipsAllowed(len(norm))})
 		}
 	}
 	sort.Slice(hits, func(i, j int) bool {
 		a, b := hits[i], hits[j]
+		if a.slip != b.slip {
+			return a.slip
+		}
 		if a.sim != b.sim {
 			return a.sim > b.sim
 		}
@@ -367,7 +373,7 @@ func (m *matcher) fuzzy(norm string, kinds []string, towns []*entry, pc *pcPoint
 	// match is another name.
 	k := 0
 	for _, h := range hits {
-		if h.sim >= hits[0].sim-0.1 && k < 8 {
+		if (h.slip || !hits[0].slip) && h.sim >= hits[0].sim-0.1 && k < 8 {
 			hits[k] = h
 			k++
 		}
