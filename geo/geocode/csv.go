@@ -14,6 +14,11 @@ import (
 // CSVColumns are the columns GeocodeCSV adds, in order.
 var CSVColumns = []string{"lat", "lon", "easting", "northing", "confidence", "method", "matched", "status", "reason"}
 
+// Locator places one query; *Geocoder is one.
+type Locator interface {
+	Geocode(ctx context.Context, q Query) (Result, error)
+}
+
 // CSVOptions configure GeocodeCSV.
 type CSVOptions struct {
 	// Column names the location column (case-insensitive); default "address".
@@ -38,10 +43,11 @@ const csvBatch = 1024
 // GeocodeCSV reads CSV with a header row from r, geocodes the location
 // column of every row and writes each row with its columns unchanged
 // and CSVColumns added (a name already in the input gets "geocode_"
-// before it). One output row per input row: a row too short to have the
-// column, or one the CSV reader rejects, gets status not-understood and
-// a reason. Only a database failure or an unreadable header stops it.
-func GeocodeCSV(ctx context.Context, g *Geocoder, r io.Reader, w io.Writer, opts CSVOptions) (CSVSummary, error) {
+// before it). One output row per input row: a row shorter than the
+// header is padded with empty fields (so the added columns stay under
+// their names); a row without the location column, or one the CSV
+// reader rejects, gets status not-understood and a reason. Only a database failure or an unreadable header stops it.
+func GeocodeCSV(ctx context.Context, g Locator, r io.Reader, w io.Writer, opts CSVOptions) (CSVSummary, error) {
 	sum := CSVSummary{ByStatus: map[Status]int{}}
 	if opts.Column == "" {
 		opts.Column = "address"
@@ -151,14 +157,14 @@ func GeocodeCSV(ctx context.Context, g *Geocoder, r io.Reader, w io.Writer, opts
 		switch {
 		case err != nil && errors.As(err, &pe):
 			rw.bad = fmt.Sprintf("line %d: bad CSV: %v", pe.Line, pe.Err)
-			if len(rw.fields) < len(head) {
-				// Keep the output's columns lined up with the header.
-				rw.fields = append(rw.fields, make([]string, len(head)-len(rw.fields))...)
-			}
 		case err != nil:
 			return sum, err
 		case col >= len(rec):
 			rw.bad = fmt.Sprintf("line %d: the row has %d fields, no %q", lineOf(cr), len(rec), head[col])
+		}
+		if len(rw.fields) < len(head) {
+			// A short row is padded so the added columns stay under
+			// their names.
 			rw.fields = append(rw.fields, make([]string, len(head)-len(rw.fields))...)
 		}
 		batch = append(batch, rw)

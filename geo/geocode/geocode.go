@@ -468,8 +468,8 @@ func (m *matcher) address(p Parsed) (Result, error) {
 		return false
 	}
 	// closeness lowers a named match's confidence with its distance from
-	// the town's (or postcode's) point, by up to 15% at localityRadius,
-	// so of two "Supermarket"s the one in the town comes first.
+	// the town's (or postcode's) point, so of two "Supermarket"s the one
+	// in the town comes first.
 	closeness := func(e *entry) float64 {
 		d := math.Inf(1)
 		for _, t := range towns {
@@ -481,7 +481,9 @@ func (m *matcher) address(p Parsed) (Result, error) {
 		if math.IsInf(d, 1) {
 			return 1
 		}
-		return 1 - 0.15*math.Min(d/localityRadius, 1)
+		// Within 1.5 km of the town's point is in the town; beyond, up
+		// to 15% less at localityRadius.
+		return 1 - 0.15*math.Max(0, math.Min((d-agreeDistance)/(localityRadius-agreeDistance), 1))
 	}
 
 	// Address points and streets.
@@ -512,7 +514,7 @@ func (m *matcher) address(p Parsed) (Result, error) {
 				return Result{}, err
 			}
 			for _, f := range fz {
-				cands = append(cands, s.candidate(f.e, MethodStreetFuzzy, fuzzyConfidence(f.sim, len(towns) > 0 || pc != nil)*closeness(f.e)))
+				cands = append(cands, s.candidate(f.e, MethodStreetFuzzy, fuzzyConfidence(f, len(towns) > 0 || pc != nil)*closeness(f.e)))
 			}
 			if len(fz) == 0 {
 				reasons = append(reasons, "street "+strconvQuote(street)+" not found")
@@ -558,7 +560,7 @@ func (m *matcher) address(p Parsed) (Result, error) {
 				if f.e.kind == "place" {
 					conf = 0.5
 				}
-				cands = append(cands, s.candidate(f.e, MethodPlaceFuzzy, conf/0.88*fuzzyConfidence(f.sim, true)*closeness(f.e)))
+				cands = append(cands, s.candidate(f.e, MethodPlaceFuzzy, conf/0.8*fuzzyConfidence(f, true)*closeness(f.e)))
 			}
 			if len(fz) == 0 {
 				reasons = append(reasons, "place "+strconvQuote(place)+" not found")
@@ -583,12 +585,16 @@ func (m *matcher) address(p Parsed) (Result, error) {
 	return decide(cands, pc != nil, reasons), nil
 }
 
-// fuzzyConfidence maps a pg_trgm similarity to a confidence: 0.88 ×
-// √similarity, so a one-letter slip in a street name (similarity about
-// 0.65) in a named town is just matched (0.71), and a weaker one is not;
-// without a town or postcode to restrict it, 15% less.
-func fuzzyConfidence(sim float64, restricted bool) float64 {
-	c := 0.88 * math.Sqrt(sim)
+// fuzzyConfidence: a name within a typing slip or two of the entry's
+// (editDistance; "Springfeild", "Wariwck") is 0.8, as sure as a typed
+// name gets; otherwise the pg_trgm similarity decides, 0.88 × √similarity
+// but at most 0.75, so only a close likeness is near matched. Without a
+// town or postcode to restrict the search, 15% less.
+func fuzzyConfidence(h fuzzyHit, restricted bool) float64 {
+	c := math.Min(0.75, 0.88*math.Sqrt(h.sim))
+	if h.slip {
+		c = 0.8
+	}
 	if !restricted {
 		c *= 0.85
 	}

@@ -88,12 +88,12 @@ var noLocation = map[string]bool{
 // KindUnknown with a reason, and a text that says there is no location
 // is KindNone. Pure Go, no I/O.
 func Parse(text string) Parsed {
-	if !utf8.ValidString(text) {
-		text = strings.ToValidUTF8(text, " ")
-	}
 	t := strings.TrimSpace(text)
 	if len(t) > MaxTextLen {
 		return Parsed{Kind: KindUnknown, Why: "too long for a location (" + strconv.Itoa(len(t)) + " bytes; at most " + strconv.Itoa(MaxTextLen) + ")"}
+	}
+	if !utf8.ValidString(t) {
+		t = strings.ToValidUTF8(t, " ")
 	}
 	t = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == '\u00a0' || r == '\u2400' || r == '\ufffd' {
@@ -339,7 +339,11 @@ func parseLatLon(t string) (Parsed, bool) {
 		case tk.hemi != 0:
 			if len(cur.nums) > 0 {
 				if cur.hemi != 0 {
-					return Parsed{}, false
+					// "N52.1 W0.9": the letter came first, so this one
+					// starts the next coordinate.
+					flush()
+					cur.hemi = tk.hemi
+					continue
 				}
 				cur.hemi = tk.hemi
 				flush()
@@ -577,6 +581,8 @@ var dropParts = map[string]bool{
 	"england": true, "gb": true, "great britain": true, "northamptonshire": true,
 }
 
+var flatRE = regexp.MustCompile(`(?i)^(?:flat|unit|apartment|apt|room|suite|floor)\s+[0-9a-z]+$`)
+
 var houseRE = regexp.MustCompile(`(?i)^(?:(?:flat|unit|apartment|apt)\s+[0-9a-z]+\s*,?\s*)?([0-9]+[a-z]?(?:\s*-\s*[0-9]+[a-z]?)?)\s*,?\s+(.+)$`)
 
 func parseAddress(t string) Parsed {
@@ -640,6 +646,10 @@ func parseAddress(t string) Parsed {
 		parts = parts[:len(parts)-1]
 	}
 	for _, s := range parts {
+		if flatRE.MatchString(s) {
+			// "Flat 3": the building's street and number say where.
+			continue
+		}
 		if m := houseRE.FindStringSubmatch(s); m != nil && p.House == "" && p.Street == "" {
 			p.House, s = strings.ReplaceAll(m[1], " ", ""), m[2]
 		}

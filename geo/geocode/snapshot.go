@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
@@ -41,6 +42,8 @@ type snapshot struct {
 	byName     map[string][]*entry // name_norm
 	byID       map[int64]*entry
 	byKind     map[string][]*entry
+	entries    []*entry            // every entry; postings index into it
+	postings   map[uint32][]int32  // trigram -> entries holding it
 	localities map[string][]*entry // settlements and named places by name_norm
 	remembered map[string]Candidate
 	district   *area // BNG; nil if no district outline is loaded
@@ -147,6 +150,7 @@ func loadSnapshot(ctx context.Context, pool *pgxpool.Pool) (*snapshot, error) {
 		byName:     map[string][]*entry{},
 		byID:       map[int64]*entry{},
 		byKind:     map[string][]*entry{},
+		postings:   map[uint32][]int32{},
 		localities: map[string][]*entry{},
 		remembered: map[string]Candidate{},
 	}
@@ -230,6 +234,10 @@ func loadSnapshot(ctx context.Context, pool *pgxpool.Pool) (*snapshot, error) {
 		e.inDistrict = s.inDistrict(e.e, e.n)
 		e.trgm = trigrams(e.nameNorm)
 		s.byKind[e.kind] = append(s.byKind[e.kind], e)
+		for _, t := range e.trgm {
+			s.postings[t] = append(s.postings[t], int32(len(s.entries)))
+		}
+		s.entries = append(s.entries, e)
 		s.byName[e.nameNorm] = append(s.byName[e.nameNorm], e)
 		s.byID[e.id] = e
 		if e.kind == "place" {
@@ -292,9 +300,15 @@ func (s *snapshot) splitTown(text string) (rest, town string) {
 	return text, ""
 }
 
+// countsPool holds the per-query counters of shared trigrams.
+var countsPool = sync.Pool{New: func() any { return new([]uint16) }}
+
 type fuzzyHit struct {
 	e   *entry
 	sim float64
+	// slip is true when the name is within slipsAllowed typing slips
+	// (editDistance) of the entry's: a typo rather than another name.
+	slip bool
 }
 
 // minSimilarity is the least pg_trgm similarity taken as a typo of a
@@ -320,41 +334,57 @@ func (m *matcher) fuzzy(norm string, kinds []string, towns []*entry, pc *pcPoint
 		centres = append(centres, [2]float64{pc.e, pc.n})
 	}
 	const r2 = localityRadius * localityRadius
-	lq := float64(len(q))
+	wantKind := map[string]bool{}
 	for _, k := range kinds {
-	entries:
-		for _, e := range m.s.byKind[k] {
-			// Similarity is at most the shorter set over the longer:
-			// skip what cannot reach the threshold before counting.
-			lo, hi := lq, float64(len(e.trgm))
-			if lo > hi {
-				lo, hi = hi, lo
+		wantKind[k] = true
+	}
+	// Count shared trigrams through the inverted index: only entries
+	// sharing at least one trigram are looked at.
+	counts := countsPool.Get().(*[]uint16)
+	if len(*counts) < len(m.s.entries) {
+		*counts = make([]uint16, len(m.s.entries))
+	}
+	cs := (*counts)[:len(m.s.entries)]
+	var touched []int32
+	for _, t := range q {
+		for _, i := range m.s.postings[t] {
+			if cs[i] == 0 {
+				touched = append(touched, i)
 			}
-			if lo < minSimilarity*hi {
-				continue
-			}
-			if len(centres) > 0 {
-				near := false
-				for _, c := range centres {
-					de, dn := e.e-c[0], e.n-c[1]
-					if de*de+dn*dn <= r2 {
-						near = true
-						break
-					}
-				}
-				if !near {
-					continue entries
-				}
-			}
-			sim := similarity(q, e.trgm)
-			if sim < minSimilarity {
-				continue
-			}
-			hits = append(hits, fuzzyHit{e: e, sim: sim})
+			cs[i]++
 		}
 	}
+	lq := len(q)
+	for _, i := range touched {
+		c := int(cs[i])
+		cs[i] = 0
+		e := m.s.entries[i]
+		sim := float64(c) / float64(lq+len(e.trgm)-c)
+		if sim < minSimilarity || !wantKind[e.kind] {
+			continue
+		}
+		if len(centres) > 0 {
+			near := false
+			for _, c := range centres {
+				de, dn := e.e-c[0], e.n-c[1]
+				if de*de+dn*dn <= r2 {
+					near = true
+					break
+				}
+			}
+			if !near {
+				continue
+			}
+		}
+		allowed := slipsAllowed(len(norm))
+		hits = append(hits, fuzzyHit{e: e, sim: sim, slip: editDistance(norm, e.nameNorm, allowed) <= allowed})
+	}
+	countsPool.Put(counts)
 	sort.Slice(hits, func(i, j int) bool {
 		a, b := hits[i], hits[j]
+		if a.slip != b.slip {
+			return a.slip
+		}
 		if a.sim != b.sim {
 			return a.sim > b.sim
 		}
@@ -367,7 +397,7 @@ func (m *matcher) fuzzy(norm string, kinds []string, towns []*entry, pc *pcPoint
 	// match is another name.
 	k := 0
 	for _, h := range hits {
-		if h.sim >= hits[0].sim-0.1 && k < 8 {
+		if (h.slip || !hits[0].slip) && h.sim >= hits[0].sim-0.1 && k < 8 {
 			hits[k] = h
 			k++
 		}
