@@ -330,4 +330,9 @@ func TestBrowserReviewPage(t *testing.T) {
 	if p := b.Problems(); len(p) > 0 {
 		t.Errorf("the review page logged problems: %v", p)
 	}
+	// The map offers the queue to an analyst.
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(ts.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, "the review link on the map", `document.getElementById('review-link') && document.getElementById('review-link').getAttribute('href') === 'review.html'`, 30*time.Second)
 }
