@@ -239,6 +239,9 @@ func printPartnerSummary(w io.Writer, name string, s ingest.PartnerSummary) {
 	if len(s.Ignored) > 0 {
 		fmt.Fprintf(w, "  columns not read: %s\n", strings.Join(s.Ignored, ", "))
 	}
+	if s.Windows1252 > 0 {
+		fmt.Fprintf(w, "  %d rows were not UTF-8 and were read as Windows-1252 (Excel's CSV)\n", s.Windows1252)
+	}
 }
 
 func categoriesCommand() *command {

@@ -171,6 +171,34 @@ type PartnerReader struct {
 	// Ignored lists the header's columns that are no field of the
 	// contract, so an import can say which columns it did not read.
 	Ignored []string
+	// Windows1252 counts the rows that were not UTF-8 and were read as
+	// Windows-1252.
+	Windows1252 int
+}
+
+// cp1252 maps Windows-1252's bytes 0x80..0x9F, where it differs from
+// Latin-1 (unassigned bytes become U+FFFD).
+var cp1252 = [32]rune{
+	'€', '\uFFFD', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\uFFFD', 'Ž', '\uFFFD',
+	'\uFFFD', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\uFFFD', 'ž', 'Ÿ',
+}
+
+// fromWindows1252 decodes s as Windows-1252.
+func fromWindows1252(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/4)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c < 0x80:
+			b.WriteByte(c)
+		case c < 0xA0:
+			b.WriteRune(cp1252[c-0x80])
+		default:
+			b.WriteRune(rune(c))
+		}
+	}
+	return b.String()
 }
 
 // NewPartnerReader reads the header. A header without source_id, without
@@ -249,6 +277,14 @@ func (p *PartnerReader) Next() (PartnerRecord, error) {
 		rec.Reason = rr.reason
 		return rec, nil
 	}
+	if !utf8.ValidString(rr.raw) {
+		// Excel saves "CSV" in Windows-1252 on British machines: a row
+		// that is not UTF-8 is read as that (every byte means something
+		// there), so a smart quote or a £ does not cost the record.
+		rr.raw, rr.text = fromWindows1252(rr.raw), fromWindows1252(rr.text)
+		rec.Raw = rr.raw
+		p.Windows1252++
+	}
 	fields, reason := splitCSVRecord(rr.text, p.fields[:0], &p.esc)
 	p.fields = fields
 	switch {
@@ -256,8 +292,6 @@ func (p *PartnerReader) Next() (PartnerRecord, error) {
 		rec.Reason = "bad CSV: " + reason
 	case len(fields) != p.width:
 		rec.Reason = fmt.Sprintf("wrong column count: %d, want %d", len(fields), p.width)
-	case !utf8.ValidString(rr.raw):
-		rec.Reason = "invalid UTF-8"
 	case strings.IndexByte(rr.raw, 0) >= 0:
 		rec.Reason = "NUL byte in row"
 	}

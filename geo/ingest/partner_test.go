@@ -496,6 +496,23 @@ func TestPartnerReaderRefuses(t *testing.T) {
 	}
 }
 
+// TestPartnerReaderWindows1252 reads a row saved by Excel on a British
+// machine (Windows-1252: a smart apostrophe and a pound sign) as the
+// characters meant, not as a quarantined row.
+func TestPartnerReaderWindows1252(t *testing.T) {
+	r, err := ingest.NewPartnerReader(strings.NewReader("ref,date,type,location,details\r\nW1,14/03/2026,Shop theft,O\x92Neill\x92s,Goods worth \xa350\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.Next()
+	if err != nil || rec.Reason != "" {
+		t.Fatalf("Next = %+v, %v; want a good record", rec, err)
+	}
+	if rec.Incident.Query.Text != "O’Neill’s" || rec.Incident.Description != "Goods worth £50" || r.Windows1252 != 1 {
+		t.Errorf("record = %q / %q (%d rows as Windows-1252); want O’Neill’s / Goods worth £50 (1)", rec.Incident.Query.Text, rec.Incident.Description, r.Windows1252)
+	}
+}
+
 // FuzzPartnerReader checks that no file crashes the reader, that every
 // record is either parsed or has a reason, and that parsed ones are sane.
 func FuzzPartnerReader(f *testing.F) {

@@ -119,6 +119,9 @@ type PartnerSummary struct {
 	Unmapped map[string]int
 	// Ignored are CSV columns that are no field of the contract.
 	Ignored []string
+	// Windows1252 counts CSV rows that were not UTF-8 and were read as
+	// Windows-1252 (Excel's "CSV" on British machines).
+	Windows1252 int
 }
 
 // UnmappedWordings returns the unmapped wordings in a stable order.
@@ -168,6 +171,7 @@ func (p *Partner) ImportCSV(ctx context.Context, source, name string, r io.Reade
 		return hex.EncodeToString(hasher.Sum(nil)), counter.n
 	})
 	sum.Duration = time.Since(start)
+	sum.Windows1252 = pr.Windows1252
 	if err != nil {
 		return sum, fmt.Errorf("import %s: %w", name, err)
 	}
