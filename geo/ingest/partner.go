@@ -36,6 +36,12 @@ const (
 	FieldDescription  = "description"
 )
 
+// partnerFields are the canonical fields in the order records are checked,
+// so a record with several faults is always reported by the same one.
+var partnerFields = []string{FieldSourceID, FieldOccurredAt, FieldOccurredFrom, FieldOccurredTo, FieldTime,
+	FieldCategory, FieldAddress, FieldPostcode, FieldStreet, FieldTown, FieldLocation, FieldGridRef,
+	FieldEasting, FieldNorthing, FieldLat, FieldLon, FieldDescription}
+
 // partnerAliases maps a normalised header name (lower case, words joined
 // by one space) to its canonical field.
 var partnerAliases = func() map[string]string {
@@ -335,7 +341,8 @@ func PartnerFieldsFrom(obj map[string]string) (map[string]string, string) {
 // values) and parses it, or says why it cannot be taken.
 func ParsePartnerFields(v map[string]string) (PartnerIncident, string) {
 	var in PartnerIncident
-	for f, s := range v {
+	for _, f := range partnerFields {
+		s := v[f]
 		limit := maxFieldText
 		if f == FieldDescription {
 			limit = maxDescription
