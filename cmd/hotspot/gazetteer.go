@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -201,6 +203,7 @@ func loadDemoGazetteer(ctx context.Context, g *globals, pool *pgxpool.Pool, dir 
 type gazetteerEvaluateFlags struct {
 	testFiles string
 	workers   int
+	writeSet  string
 }
 
 const policeUKFilesSQL = `SELECT DISTINCT file_name FROM import_batches WHERE source = 'police-uk' AND finished_at IS NOT NULL ORDER BY 1`
@@ -229,6 +232,7 @@ and 90th-percentile error in metres, and the geocodes per second.`,
 			f := &gazetteerEvaluateFlags{}
 			fs.StringVar(&f.testFiles, "test-files", "2024-02-leicestershire-street.csv", "police.uk files (as imported) held out as test set (b); the streets are learned from all the others")
 			fs.IntVar(&f.workers, "workers", 8, "geocodes at once")
+			fs.StringVar(&f.writeSet, "write-set", "", "also write the labelled sets to this CSV (set,address,easting,northing), for 'hotspot geocode'")
 			return f
 		},
 		run: func(ctx context.Context, g *globals, opts any, args []string) error {
@@ -288,6 +292,11 @@ and 90th-percentile error in metres, and the geocodes per second.`,
 			if len(a) == 0 || len(b) == 0 {
 				return fmt.Errorf("empty labelled set (postcodes %d, streets %d): load Code-Point Open and the test files", len(a), len(b))
 			}
+			if f.writeSet != "" {
+				if err := writeLabelled(f.writeSet, append(a, b...)); err != nil {
+					return err
+				}
+			}
 			ev, err := geocode.Evaluate(ctx, geocode.New(pool), append(a, b...), f.workers)
 			if err != nil {
 				return err
@@ -296,4 +305,23 @@ and 90th-percentile error in metres, and the geocodes per second.`,
 			return nil
 		},
 	}
+}
+
+// writeLabelled writes labelled texts as CSV with an address column.
+func writeLabelled(path string, ls []geocode.Labelled) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write([]string{"set", "address", "true_easting", "true_northing"})
+	for _, l := range ls {
+		w.Write([]string{l.Set, l.Text, strconv.FormatFloat(l.E, 'f', 0, 64), strconv.FormatFloat(l.N, 'f', 0, 64)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
