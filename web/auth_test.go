@@ -159,7 +159,7 @@ func meOf(t *testing.T, c *http.Client, base string) me {
 func authServer(t *testing.T, cfg web.Config, log *slog.Logger) (*httptest.Server, *pgxpool.Pool, *web.Server) {
 	t.Helper()
 	pool := storetest.DB(t)
-	srv, err := web.New(pool, tiles.New(pool), auth.New(pool), cfg, log)
+	srv, err := web.New(pool, tiles.New(pool), auth.New(pool), cfg, log, web.PartnerRoutes(partnerIngest(pool))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func authServer(t *testing.T, cfg web.Config, log *slog.Logger) (*httptest.Serve
 
 // concretePath fills a route's template with values that reach its handler.
 func concretePath(rt web.Route) string {
-	return strings.NewReplacer("{layer}", "nope", "{z}", "11", "{x}", "1018", "{y}", "671").Replace(rt.Path)
+	return strings.NewReplacer("{layer}", "nope", "{z}", "11", "{x}", "1018", "{y}", "671", "{id}", "1").Replace(rt.Path)
 }
 
 func roleBit(r auth.Role) web.Access {
@@ -232,6 +232,7 @@ func TestRouteAccess(t *testing.T) {
 		"tile-incidents": web.Police, "tilejson-incidents": web.Police,
 		"tile-boundaries": web.Public, "tilejson-boundaries": web.Public,
 		"logout": web.SignedIn, "login": web.Public, "me": web.Public, "config": web.Public,
+		"incidents-post": web.Admin, "review-list": web.Analyst | web.Admin, "review-resolve": web.Analyst | web.Admin,
 	}
 	for _, rt := range routes {
 		if want, ok := declared[rt.Name]; ok && rt.Access != want {

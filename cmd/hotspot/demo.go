@@ -105,7 +105,10 @@ func loadDemoData(ctx context.Context, g *globals, pool *pgxpool.Pool, dir strin
 	if err := loadDemoPlaces(ctx, g, pool, dir); err != nil {
 		return err
 	}
-	return loadDemoPublic(ctx, g, pool, dir)
+	if err := loadDemoPublic(ctx, g, pool, dir); err != nil {
+		return err
+	}
+	return loadDemoGazetteer(ctx, g, pool, dir)
 }
 
 // loadDemoPlaces builds the plan's named places from the data folder the

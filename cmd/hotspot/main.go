@@ -41,17 +41,20 @@ func commands() []*command {
 		{
 			name:    "import",
 			summary: "import incidents or reference areas from files",
-			sub:     []*command{importPoliceUKCommand(), importBoundariesCommand(), importPostcodesCommand()},
+			sub:     []*command{importPoliceUKCommand(), importBoundariesCommand(), importPostcodesCommand(), importPartnerCommand()},
 		},
 		anonCommand(),
 		usersCommand(),
 		tokensCommand(),
 		placesCommand(),
 		prioritiesCommand(),
+		categoriesCommand(),
 		synthCommand(),
 		hotspotsCommand(),
 		nearRepeatCommand(),
 		evaluateCommand(),
+		gazetteerCommand(),
+		geocodeCommand(),
 	}
 }
 

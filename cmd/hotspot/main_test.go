@@ -274,6 +274,9 @@ func TestDemoEmbedded(t *testing.T) {
 	if !strings.Contains(out.String(), fmt.Sprintf("inserted %d", rows)) {
 		t.Errorf("first demo output lacks the import total:\n%s", out.String())
 	}
+	if !strings.Contains(out.String(), "streets learned from police.uk locations") {
+		t.Errorf("first demo did not load the gazetteer:\n%s", out.String())
+	}
 
 	start := time.Now()
 	url, out, stop = startDemo(t, dir)
@@ -283,6 +286,9 @@ func TestDemoEmbedded(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), fmt.Sprintf("%d police.uk files already loaded", len(files))) {
 		t.Errorf("second demo did not reuse the data:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "loading the gazetteer") {
+		t.Errorf("second demo loaded the gazetteer again:\n%s", out.String())
 	}
 	if code := stop(); code != 0 {
 		t.Errorf("second demo exit = %d; want 0", code)

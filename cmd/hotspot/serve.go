@@ -14,6 +14,7 @@ import (
 
 	"github.com/harborough-csp/hotspot/geo/anon"
 	"github.com/harborough-csp/hotspot/geo/auth"
+	"github.com/harborough-csp/hotspot/geo/geocode"
 	"github.com/harborough-csp/hotspot/tiles"
 	"github.com/harborough-csp/hotspot/web"
 )
@@ -97,8 +98,10 @@ func serveHTTP(ctx context.Context, g *globals, pool *pgxpool.Pool, addr string,
 		return err
 	}
 	defer pub.Close()
-	srv, err := web.New(pool, tiles.New(pool, tiles.WithPublic(pub)), auth.New(pool), cfg, g.log,
-		append(web.PoliceAPIRoutes(pub), web.AnalysisRoutes(pool)...)...)
+	partner := partnerService{Partner: newPartner(pool, geocode.New(pool)), pool: pool, log: g.log}
+	routes := append(web.PoliceAPIRoutes(pub), web.PartnerRoutes(partner)...)
+	routes = append(routes, web.AnalysisRoutes(pool)...)
+	srv, err := web.New(pool, tiles.New(pool, tiles.WithPublic(pub)), auth.New(pool), cfg, g.log, routes...)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -25,7 +25,9 @@
 //     its source, is moved to its nearest map point; its coordinates go
 //     no further. The map point keeps a real police.uk street point and
 //     its street name, never a house.
-//   - Dates. Months only: the public tables hold the first of the month.
+//   - Dates. Months only: the public tables hold the first of the month,
+//     the month as it is in the UK (a partner's 00:30 BST on 1 April is
+//     April, though it is still 31 March in UTC).
 //   - Sensitive categories (the table sensitive_categories: police.uk's
 //     violent-crime, which includes sexual offences and domestic abuse,
 //     and the partners' domestic-abuse, sexual-offences, hate-crime,

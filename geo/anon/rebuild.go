@@ -111,6 +111,12 @@ const method = "Map points: police.uk's distinct street points inside the distri
 	"is moved to its nearest map point. Months only. Sensitive categories only in area_counts. Counts from 1 to min_count-1 are " +
 	"withheld, and a district total too unless the withheld ward counts it covers stay undetermined."
 
+// publicZone is the zone a public month is taken in. police.uk's months
+// are stored from midnight UTC on the 1st, which is the 1st in London too;
+// partners' exact times are UK local time, so an incident at 00:30 BST on
+// 1 April (23:30 UTC on 31 March) belongs to April.
+const publicZone = "Europe/London"
+
 // rebuildLock serialises rebuilds; any constant not used elsewhere works.
 const rebuildLock int64 = 0x416e6f6e526562 // "AnonReb"
 
@@ -219,7 +225,7 @@ WHERE m.ward_code = '' AND EXISTS (SELECT 1 FROM anon_wards)`
 // and never published; every statement here leaves them out.
 const snapSQL = `CREATE TEMP TABLE anon_snapped ON COMMIT DROP AS
 SELECT i.source, i.source_id, i.category, i.outcome, i.falls_within,
-       date_trunc('month', i.occurred_from AT TIME ZONE 'UTC')::date AS month,
+       date_trunc('month', i.occurred_from AT TIME ZONE '` + publicZone + `')::date AS month,
        mp.id AS map_point_id, mp.ward_code
 FROM incidents i
 JOIN boundaries d ON d.kind = 'district' AND d.code = $1 AND ST_Intersects(i.geom_bng, d.geom_bng)
@@ -272,7 +278,7 @@ FROM (
 	       md5(x.source || ':' || x.source_id) AS h
 	FROM (
 		SELECT source, source_id, category, outcome, falls_within,
-		       date_trunc('month', occurred_from AT TIME ZONE 'UTC')::date AS month
+		       date_trunc('month', occurred_from AT TIME ZONE '` + publicZone + `')::date AS month
 		FROM incidents WHERE geom IS NULL AND NOT synthetic
 		UNION ALL
 		SELECT source, source_id, category, outcome, '', month FROM anon_snapped WHERE map_point_id IS NULL
@@ -285,7 +291,7 @@ const countSnappedSQL = `SELECT count(*) FILTER (WHERE category IN (SELECT slug 
 FROM anon_snapped`
 
 // monthsSQL lists the months the data covers: any month with an incident.
-const monthsSQL = `SELECT DISTINCT date_trunc('month', occurred_from AT TIME ZONE 'UTC')::date FROM incidents WHERE NOT synthetic ORDER BY 1`
+const monthsSQL = `SELECT DISTINCT date_trunc('month', occurred_from AT TIME ZONE '` + publicZone + `')::date FROM incidents WHERE NOT synthetic ORDER BY 1`
 
 const districtNameSQL = `SELECT name FROM boundaries WHERE kind = 'district' AND code = $1`
 

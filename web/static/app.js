@@ -1079,6 +1079,13 @@
       nav.appendChild(document.createTextNode('Signed in as '));
       nav.appendChild(el('span', 'account-name', user.name));
       nav.appendChild(document.createTextNode(' (' + str(user.role) + ')'));
+      // Analysts and admins place the partner records waiting for review.
+      if (user.role === 'analyst' || user.role === 'admin') {
+        var review = el('a', 'account-link', 'Review queue');
+        review.id = 'review-link';
+        review.href = 'review.html';
+        nav.appendChild(review);
+      }
       var button = el('button', 'account-button', 'Sign out');
       button.type = 'button';
       button.id = 'sign-out';
