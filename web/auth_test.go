@@ -159,7 +159,12 @@ func meOf(t *testing.T, c *http.Client, base string) me {
 func authServer(t *testing.T, cfg web.Config, log *slog.Logger) (*httptest.Server, *pgxpool.Pool, *web.Server) {
 	t.Helper()
 	pool := storetest.DB(t)
-	srv, err := web.New(pool, tiles.New(pool), auth.New(pool), cfg, log, web.PartnerRoutes(partnerIngest(pool))...)
+	// Every route the server has: the police.uk API and the public
+	// page's (read here through the test's own pool), partner ingest and
+	// the analysis API, so TestRouteAccess walks them all.
+	routes := append(web.PoliceAPIRoutes(pool), web.PartnerRoutes(partnerIngest(pool))...)
+	routes = append(routes, web.AnalysisRoutes(pool)...)
+	srv, err := web.New(pool, tiles.New(pool), auth.New(pool), cfg, log, routes...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +175,8 @@ func authServer(t *testing.T, cfg web.Config, log *slog.Logger) (*httptest.Serve
 
 // concretePath fills a route's template with values that reach its handler.
 func concretePath(rt web.Route) string {
-	return strings.NewReplacer("{layer}", "nope", "{z}", "11", "{x}", "1018", "{y}", "671", "{id}", "1").Replace(rt.Path)
+	return strings.NewReplacer("{layer}", "nope", "{z}", "11", "{x}", "1018", "{y}", "671", "{id}", "1",
+		"{slug}", "harborough-district", "{category}", "all-crime", "{postcode}", "LE167AG").Replace(rt.Path)
 }
 
 func roleBit(r auth.Role) web.Access {

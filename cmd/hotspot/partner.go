@@ -95,6 +95,9 @@ type partnerService struct {
 	*ingest.Partner
 	pool *pgxpool.Pool
 	log  *slog.Logger
+	// hotspots, when set, is kicked after every change; it rebuilds the
+	// hotspots once a burst of changes has settled.
+	hotspots *debouncer
 }
 
 func (s partnerService) ImportJSON(ctx context.Context, source string, recs []json.RawMessage, actor, remote string) (ingest.PartnerSummary, []ingest.RecordResult, error) {
@@ -113,12 +116,14 @@ func (s partnerService) Resolve(ctx context.Context, id int64, r ingest.Resoluti
 	return it, err
 }
 
-// rebuild refreshes the public data. A failure is logged, not returned:
-// the records are stored, and the next import or rebuild catches up.
+// rebuild refreshes the public data at once, and the hotspots (which
+// read it) once changes settle. A failure is logged, not returned: the
+// records are stored, and the next import or rebuild catches up.
 func (s partnerService) rebuild(ctx context.Context) {
 	if _, err := anon.Rebuild(context.WithoutCancel(ctx), s.pool, anon.Options{}); err != nil {
 		s.log.Error("rebuild public data after a partner change", "err", err)
 	}
+	s.hotspots.Kick()
 }
 
 type importPartnerFlags struct{ source string }
@@ -183,6 +188,9 @@ their line and reason. Each file is one transaction. Afterwards the public
 				return errors.Join(importErr, fmt.Errorf("rebuild public data: %w", err))
 			}
 			printAnonSummary(g.stdout, s)
+			if err := rebuildHotspots(ctx, g.stdout, db.Pool, "import partner"); err != nil {
+				return errors.Join(importErr, fmt.Errorf("rebuild hotspots: %w", err))
+			}
 			return importErr
 		},
 	}
@@ -366,6 +374,9 @@ CATEGORY must be known: a police.uk slug or a partner category of
 					return fmt.Errorf("rebuild public data: %w", err)
 				}
 				printAnonSummary(g.stdout, s)
+				if err := rebuildHotspots(ctx, g.stdout, db.Pool, "categories map"); err != nil {
+					return fmt.Errorf("rebuild hotspots: %w", err)
+				}
 			}
 			return nil
 		},

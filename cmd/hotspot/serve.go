@@ -15,6 +15,7 @@ import (
 	"github.com/harborough-csp/hotspot/geo/anon"
 	"github.com/harborough-csp/hotspot/geo/auth"
 	"github.com/harborough-csp/hotspot/geo/geocode"
+	geohotspot "github.com/harborough-csp/hotspot/geo/hotspot"
 	"github.com/harborough-csp/hotspot/tiles"
 	"github.com/harborough-csp/hotspot/web"
 )
@@ -98,7 +99,15 @@ func serveHTTP(ctx context.Context, g *globals, pool *pgxpool.Pool, addr string,
 		return err
 	}
 	defer pub.Close()
-	partner := partnerService{Partner: newPartner(pool, geocode.New(pool)), pool: pool, log: g.log}
+	// Partner records through the API or the review queue change the
+	// hotspots: rebuild once a burst of changes has been quiet for 10 s
+	// (at most 2 minutes after the first).
+	hotspots := startDebouncer(ctx, 10*time.Second, 2*time.Minute, func(ctx context.Context) {
+		if _, err := geohotspot.Rebuild(ctx, pool, geohotspot.Options{Trigger: "partner changes"}); err != nil && ctx.Err() == nil {
+			g.log.Error("rebuild hotspots after partner changes", "err", err)
+		}
+	})
+	partner := partnerService{Partner: newPartner(pool, geocode.New(pool)), pool: pool, log: g.log, hotspots: hotspots}
 	routes := append(web.PoliceAPIRoutes(pub), web.PartnerRoutes(partner)...)
 	routes = append(routes, web.AnalysisRoutes(pool)...)
 	srv, err := web.New(pool, tiles.New(pool, tiles.WithPublic(pub)), auth.New(pool), cfg, g.log, routes...)

@@ -1,0 +1,247 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/harborough-csp/hotspot/geo/auth"
+	"github.com/harborough-csp/hotspot/geo/hotspot"
+)
+
+// analysisFixture is the public fixture (seven real months, places, the
+// public data) with the analysis API beside the public routes, and an
+// analyst's read token.
+type analysisFixture struct {
+	*papi
+	h     http.Handler
+	token string
+}
+
+func newAnalysisFixture(t *testing.T) *analysisFixture {
+	t.Helper()
+	p := newPublicPAPI(t)
+	ctx := context.Background()
+	store := auth.New(p.main)
+	if err := store.AddUser(ctx, "test", "ana", auth.Analyst, "correct horse battery staple"); err != nil {
+		t.Fatal(err)
+	}
+	_, tok, err := store.AddToken(ctx, "test", "ana", []auth.Scope{auth.ScopeRead}, "analysis test", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(p.main, papiTiles(p.main, p.public), store, Config{}, slog.New(slog.DiscardHandler),
+		append(PoliceAPIRoutes(p.public), AnalysisRoutes(p.main)...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &analysisFixture{papi: p, h: srv.Handler(), token: tok}
+}
+
+// get sends a GET, with the analyst's token when signed is set.
+func (f *analysisFixture) get(target string, signed bool) (int, []byte) {
+	r := httptest.NewRequest(http.MethodGet, target, nil)
+	if signed {
+		r.Header.Set("Authorization", "Bearer "+f.token)
+	}
+	f.n++
+	r.RemoteAddr = "10.9.0." + string(rune('0'+f.n%10)) + ":1234"
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, r)
+	return w.Code, w.Body.Bytes()
+}
+
+// TestAnalysisAPI checks the analysis endpoints over the real months:
+// 404 before any rebuild, then GeoJSON that matches the stored run, the
+// filters, and a 400 or 404 that says what to send for every mistake.
+func TestAnalysisAPI(t *testing.T) {
+	f := newAnalysisFixture(t)
+	ctx := context.Background()
+	for _, target := range []string{"/api/hotspots", "/api/public/hotspots"} {
+		if code, body := f.get(target, true); code != http.StatusNotFound || !strings.Contains(string(body), "built yet") {
+			t.Errorf("%s before any rebuild = %d %s; want 404 saying nothing is built yet", target, code, body)
+		}
+	}
+	if _, err := hotspot.Rebuild(ctx, f.main, hotspot.Options{Trigger: "web test"}); err != nil {
+		t.Fatal(err)
+	}
+
+	errs := []struct {
+		target string
+		code   int
+		says   string
+	}{
+		{"/api/hotspots?priorty=3", 400, `unknown parameter "priorty": want place, priority, window, method, confidence`},
+		{"/api/hotspots?priority=9", 400, "want 1 to 5"},
+		{"/api/hotspots?priority=3&priority=4", 400, "given 2 times"},
+		{"/api/hotspots?window=last-2", 400, "want last-1, last-3 or last-12"},
+		{"/api/hotspots?method=hdbscan", 400, "want gi-star or kde"},
+		{"/api/hotspots?confidence=80", 400, "want 90, 95 or 99"},
+		{"/api/hotspots?place=atlantis", 404, "GET /api/locations lists the places"},
+		{"/api/locations?x=1", 400, "takes none"},
+		{"/api/locations/atlantis/summary", 404, "unknown place"},
+		{"/api/public/hotspots?window=forever", 400, "want last-1, last-3 or last-12"},
+		{"/api/public/hotspots?method=kde", 400, "unknown parameter"},
+	}
+	for _, tt := range errs {
+		code, body := f.get(tt.target, true)
+		if code != tt.code || !strings.Contains(string(body), tt.says) {
+			t.Errorf("%s = %d %s; want %d saying %q", tt.target, code, body, tt.code, tt.says)
+		}
+	}
+
+	// The hotspots served are the stored run's, filter by filter.
+	type fc struct {
+		Type     string `json:"type"`
+		Run      hotspot.Run
+		Features []struct {
+			Type     string          `json:"type"`
+			ID       int64           `json:"id"`
+			Geometry json.RawMessage `json:"geometry"`
+			Props    hotspot.Feature `json:"properties"`
+		} `json:"features"`
+	}
+	filters := []struct {
+		query string
+		where string
+	}{
+		{"", "true"},
+		{"?place=harborough-district&priority=all&window=last-12&method=gi-star", "s.place = 'harborough-district' AND s.priority = 0 AND s.time_window = 'last-12' AND s.method = 'gi-star'"},
+		{"?place=market-harborough&priority=3&window=last-3", "s.place = 'market-harborough' AND s.priority = 3 AND s.time_window = 'last-3'"},
+		{"?method=kde&window=last-1", "s.method = 'kde' AND s.time_window = 'last-1'"},
+		{"?confidence=99", "h.confidence >= 99"},
+	}
+	for _, tt := range filters {
+		code, body := f.get("/api/hotspots"+tt.query, true)
+		var got fc
+		if code != 200 || json.Unmarshal(body, &got) != nil || got.Type != "FeatureCollection" {
+			t.Fatalf("/api/hotspots%s = %d %.300s", tt.query, code, body)
+		}
+		var want int
+		if err := f.main.QueryRow(ctx, `SELECT count(*) FROM hotspot_current c JOIN hotspot_sets s ON s.run_id = c.run_id
+			JOIN hotspots h ON h.set_id = s.id WHERE `+tt.where).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Features) != want {
+			t.Errorf("/api/hotspots%s: %d features; the current run holds %d", tt.query, len(got.Features), want)
+		}
+		for _, ft := range got.Features {
+			var n, cells int
+			if err := f.main.QueryRow(ctx, `SELECT incidents, cells FROM hotspots WHERE id = $1`, ft.ID).Scan(&n, &cells); err != nil {
+				t.Fatal(err)
+			}
+			if ft.Props.Incidents != n || ft.Props.Cells != cells || ft.Type != "Feature" || !strings.Contains(string(ft.Geometry), `"MultiPolygon"`) {
+				t.Errorf("hotspot %d served as %+v; stored incidents %d, cells %d", ft.ID, ft.Props, n, cells)
+			}
+		}
+	}
+	if code, body := f.get("/api/hotspots?place=harborough-district&priority=all&window=last-12&method=gi-star", true); code == 200 {
+		var got fc
+		_ = json.Unmarshal(body, &got)
+		if len(got.Features) == 0 {
+			t.Error("no all-crime Gi* hotspot in the district over 12 months: the real data has clear ones (Market Harborough, Lutterworth)")
+		}
+	}
+
+	// Locations and a summary.
+	code, body := f.get("/api/locations", true)
+	var ls []hotspot.Location
+	if code != 200 || json.Unmarshal(body, &ls) != nil || len(ls) < 8 || ls[0].Slug != "harborough-district" {
+		t.Fatalf("/api/locations = %d %.300s; want the 8 places, the district first", code, body)
+	}
+	code, body = f.get("/api/locations/lutterworth/summary", true)
+	var sum hotspot.PlaceSummary
+	if code != 200 || json.Unmarshal(body, &sum) != nil || sum.Slug != "lutterworth" || len(sum.Months) != 12 || len(sum.Windows) == 0 {
+		t.Fatalf("/api/locations/lutterworth/summary = %d %.300s", code, body)
+	}
+}
+
+// TestPublicHotspots checks every public hot cell the API serves, for
+// every place, priority and window: a count is at least the minimum,
+// withheld (or 0: an empty cell Gi* finds hot for its neighbours), and
+// is exactly what the public data (open.crimes at the map
+// points inside the cell) already says, so the cells tell nobody more
+// than the anonymised map does.
+func TestPublicHotspots(t *testing.T) {
+	f := newAnalysisFixture(t)
+	ctx := context.Background()
+	if _, err := hotspot.Rebuild(ctx, f.main, hotspot.Options{Trigger: "web test"}); err != nil {
+		t.Fatal(err)
+	}
+	var minCount int
+	if err := f.main.QueryRow(ctx, `SELECT min_count FROM open.hotspot_meta`).Scan(&minCount); err != nil {
+		t.Fatal(err)
+	}
+	var places []string
+	rows, _ := f.main.Query(ctx, `SELECT slug FROM places ORDER BY slug`)
+	for rows.Next() {
+		var s string
+		_ = rows.Scan(&s)
+		places = append(places, s)
+	}
+	if rows.Err() != nil || len(places) < 8 {
+		t.Fatalf("places: %v %v", places, rows.Err())
+	}
+	month := regexp.MustCompile(`^\d{4}-\d{2}$`)
+	served := 0
+	for _, pl := range places {
+		for _, pr := range []string{"all", "1", "2", "3", "4", "5"} {
+			for _, win := range []string{"last-1", "last-3", "last-12"} {
+				target := "/api/public/hotspots?place=" + pl + "&priority=" + pr + "&window=" + win
+				code, body := f.get(target, false)
+				var got struct {
+					Features []struct {
+						Props publicHotspotCell `json:"properties"`
+					} `json:"features"`
+					Meta publicHotspotMeta `json:"meta"`
+				}
+				if code != 200 || json.Unmarshal(body, &got) != nil {
+					t.Fatalf("%s = %d %.300s", target, code, body)
+				}
+				served += len(got.Features)
+				for _, c := range got.Features {
+					p := c.Props
+					switch {
+					case p.Count == nil && !p.Suppressed, p.Count != nil && p.Suppressed:
+						t.Errorf("%s: count %v with suppressed %v", target, p.Count, p.Suppressed)
+					case p.Count != nil && *p.Count > 0 && *p.Count < minCount:
+						// 0 is allowed: Gi* may find an empty cell hot for
+						// its neighbours, and 0 tells nobody about anyone.
+						t.Errorf("%s: a count of %d, below the minimum %d", target, *p.Count, minCount)
+					case p.Confidence != 90 && p.Confidence != 95 && p.Confidence != 99:
+						t.Errorf("%s: confidence %d", target, p.Confidence)
+					case !month.MatchString(p.MonthFrom) || !month.MatchString(p.MonthTo):
+						t.Errorf("%s: period %s..%s is not months", target, p.MonthFrom, p.MonthTo)
+					}
+				}
+			}
+		}
+	}
+	if served == 0 {
+		t.Fatal("no public hot cell served anywhere: the check above checked nothing")
+	}
+	// Each published count against the public data itself.
+	var bad, checked int
+	err := f.main.QueryRow(ctx, `
+		WITH cell AS (
+			SELECT h.*, (SELECT count(*) FROM open.crimes c JOIN open.map_points mp ON mp.id = c.map_point_id
+				JOIN places pl ON pl.slug = h.place AND ST_Intersects(pl.geom_bng, mp.geom_bng)
+				LEFT JOIN category_priorities cp ON cp.category = c.category
+				WHERE ST_Covers(h.geom, mp.geom) AND c.month >= h.month_from AND c.month < h.month_to
+				  AND (h.priority = 0 OR cp.priority = h.priority)) AS public_count
+			FROM open.hotspot_cells h)
+		SELECT count(*) FILTER (WHERE (count IS NOT NULL AND count <> public_count) OR (count IS NULL AND public_count >= $1)), count(*)
+		FROM cell`, minCount).Scan(&bad, &checked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad != 0 {
+		t.Errorf("%d of %d public hot cells publish a count other than the public data's own", bad, checked)
+	}
+	t.Logf("%d public hot cells served, %d checked against open.crimes", served, checked)
+}
