@@ -22,6 +22,7 @@ import (
 
 	"github.com/harborough-csp/hotspot/geo/anon"
 	"github.com/harborough-csp/hotspot/geo/auth"
+	"github.com/harborough-csp/hotspot/geo/hotspot"
 	"github.com/harborough-csp/hotspot/geo/ingest"
 	"github.com/harborough-csp/hotspot/geo/places"
 	"github.com/harborough-csp/hotspot/geo/store/storetest"
@@ -393,6 +394,15 @@ func TestBrowserLoginPage(t *testing.T) {
 // public page's endpoints through the public pool, as hotspot serve does.
 func newPublicServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	ts, _ := newPublicFixture(t)
+	return ts
+}
+
+// newPublicFixture is the public server over two real months with the
+// places, the public data and the hotspots built, and the analysis API
+// beside the public routes; it returns the main pool too, for users.
+func newPublicFixture(t *testing.T) (*httptest.Server, *pgxpool.Pool) {
+	t.Helper()
 	const data = "../../shared/data"
 	if _, err := os.Stat(filepath.Join(data, "police-uk")); err != nil {
 		if os.Getenv("CI") != "" {
@@ -426,13 +436,17 @@ func newPublicServer(t *testing.T) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(pub.Close)
-	srv, err := web.New(pool, tiles.New(pool, tiles.WithPublic(pub)), auth.New(pool), web.Config{}, nil, web.PoliceAPIRoutes(pub)...)
+	if _, err := hotspot.Rebuild(ctx, pool, hotspot.Options{Trigger: "browser test"}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(pool, tiles.New(pool, tiles.WithPublic(pub)), auth.New(pool), web.Config{}, nil,
+		append(web.PoliceAPIRoutes(pub), web.AnalysisRoutes(pool)...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return ts
+	return ts, pool
 }
 
 // TestBrowserPublicMap is an anonymous visitor on the public map: the

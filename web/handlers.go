@@ -50,6 +50,10 @@ type appConfig struct {
 	Layers []string `json:"layers"`
 	// User is who is signed in, or null.
 	User *userJSON `json:"user"`
+	// Hotspots says which hotspots the caller gets: "staff" (the
+	// engine's, GET /api/hotspots), "public" (GET /api/public/hotspots),
+	// or "" when this server serves neither.
+	Hotspots string `json:"hotspots"`
 }
 
 // NoDataNotice is shown on the map when no incidents are loaded.
@@ -86,6 +90,7 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) error {
 	if a, ok := s.layers["incidents"]; ok && a.allows(user) {
 		c.IncidentCount = &n
 	}
+	c.Hotspots = s.hotspotsFor(user)
 	if n == 0 {
 		c.Notice = NoDataNotice
 	}
@@ -211,4 +216,26 @@ func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-cache")
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
 	return nil
+}
+
+// hotspotsFor is which hotspot API user may use on this server: the
+// staff one when its route exists and allows them, else the public one
+// when it exists.
+func (s *Server) hotspotsFor(user *User) string {
+	var staff, public bool
+	for _, rt := range s.routes {
+		switch rt.Name {
+		case "hotspots":
+			staff = rt.Access.allows(user)
+		case "public-hotspots":
+			public = true
+		}
+	}
+	switch {
+	case staff:
+		return "staff"
+	case public:
+		return "public"
+	}
+	return ""
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -119,10 +118,10 @@ type featureCollection struct {
 }
 
 type feature[P any] struct {
-	Type       string           `json:"type"`
-	ID         any              `json:"id,omitempty"`
-	Geometry   geojson.Geometry `json:"geometry"`
-	Properties P                `json:"properties"`
+	Type       string            `json:"type"`
+	ID         any               `json:"id,omitempty"`
+	Geometry   *geojson.Geometry `json:"geometry"`
+	Properties P                 `json:"properties"`
 }
 
 func (a *analysis) hotspots(w http.ResponseWriter, r *http.Request) error {
@@ -155,7 +154,7 @@ func (a *analysis) hotspots(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := featureCollection{Type: "FeatureCollection", Features: make([]any, 0, len(hs)), Run: run}
 	for _, h := range hs {
-		out.Features = append(out.Features, feature[hotspot.Feature]{Type: "Feature", ID: h.ID, Geometry: geojson.Geometry{Coordinates: roundGeom(h.Geometry)}, Properties: h})
+		out.Features = append(out.Features, feature[hotspot.Feature]{Type: "Feature", ID: h.ID, Geometry: geojson.NewGeometry(orb.Round(h.Geometry.Clone())), Properties: h})
 	}
 	w.Header().Set("Content-Type", "application/geo+json")
 	return writeJSON(w, http.StatusOK, out)
@@ -196,22 +195,6 @@ func (a *analysis) summary(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, s)
 }
 
-// roundGeom rounds coordinates to 1e-6° (about 0.1 m), which is finer
-// than any hotspot edge and keeps the answer small.
-func roundGeom(mp orb.MultiPolygon) orb.MultiPolygon {
-	out := mp.Clone()
-	for _, p := range out {
-		for _, ring := range p {
-			for i, pt := range ring {
-				ring[i] = orb.Point{round6(pt[0]), round6(pt[1])}
-			}
-		}
-	}
-	return out
-}
-
-func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
-
 // Public hotspots: the hot cells geo/hotspot computed from the anonymised
 // data alone (open.hotspot_cells), read through the public pool. Each is
 // a hexagon significant at 90% or more after FDR control, with its count,
@@ -240,7 +223,7 @@ type publicHotspotMeta struct {
 const publicMetaSQL = `SELECT built_at, to_char(latest_month, 'YYYY-MM'), min_count, method FROM open.hotspot_meta`
 
 const publicCellsSQL = `SELECT place, priority, time_window, to_char(month_from, 'YYYY-MM'), to_char(month_to - interval '1 month', 'YYYY-MM'),
-	confidence, count, suppressed, ST_AsBinary(ST_ReducePrecision(geom, 0.000001))
+	confidence, count, suppressed, ST_AsBinary(geom)
 FROM open.hotspot_cells
 WHERE place = $1 AND priority = $2 AND time_window = $3 AND confidence >= $4
 ORDER BY confidence DESC, count DESC NULLS LAST`
@@ -304,7 +287,7 @@ func (a *PoliceAPI) publicHotspots(w http.ResponseWriter, r *http.Request) error
 			} else {
 				cell.CountText = fmt.Sprintf("fewer than %d", m.MinCount)
 			}
-			out.Features = append(out.Features, feature[publicHotspotCell]{Type: "Feature", Geometry: geojson.Geometry{Coordinates: geom}, Properties: cell})
+			out.Features = append(out.Features, feature[publicHotspotCell]{Type: "Feature", Geometry: geojson.NewGeometry(orb.Round(geom)), Properties: cell})
 			return nil
 		})
 		return err

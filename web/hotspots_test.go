@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
 	"github.com/harborough-csp/hotspot/geo/auth"
 	"github.com/harborough-csp/hotspot/geo/hotspot"
 )
@@ -76,7 +79,7 @@ func TestAnalysisAPI(t *testing.T) {
 		code   int
 		says   string
 	}{
-		{"/api/hotspots?priorty=3", 400, `unknown parameter "priorty": want place, priority, window, method, confidence`},
+		{"/api/hotspots?priorty=3", 400, "priorty\\\": want place, priority, window, method, confidence"},
 		{"/api/hotspots?priority=9", 400, "want 1 to 5"},
 		{"/api/hotspots?priority=3&priority=4", 400, "given 2 times"},
 		{"/api/hotspots?window=last-2", 400, "want last-1, last-3 or last-12"},
@@ -112,7 +115,7 @@ func TestAnalysisAPI(t *testing.T) {
 	}{
 		{"", "true"},
 		{"?place=harborough-district&priority=all&window=last-12&method=gi-star", "s.place = 'harborough-district' AND s.priority = 0 AND s.time_window = 'last-12' AND s.method = 'gi-star'"},
-		{"?place=market-harborough&priority=3&window=last-3", "s.place = 'market-harborough' AND s.priority = 3 AND s.time_window = 'last-3'"},
+		{"?place=lutterworth&priority=3&window=last-3", "s.place = 'lutterworth' AND s.priority = 3 AND s.time_window = 'last-3'"},
 		{"?method=kde&window=last-1", "s.method = 'kde' AND s.time_window = 'last-1'"},
 		{"?confidence=99", "h.confidence >= 99"},
 	}
@@ -135,8 +138,12 @@ func TestAnalysisAPI(t *testing.T) {
 			if err := f.main.QueryRow(ctx, `SELECT incidents, cells FROM hotspots WHERE id = $1`, ft.ID).Scan(&n, &cells); err != nil {
 				t.Fatal(err)
 			}
-			if ft.Props.Incidents != n || ft.Props.Cells != cells || ft.Type != "Feature" || !strings.Contains(string(ft.Geometry), `"MultiPolygon"`) {
+			if ft.Props.Incidents != n || ft.Props.Cells != cells || ft.Type != "Feature" {
 				t.Errorf("hotspot %d served as %+v; stored incidents %d, cells %d", ft.ID, ft.Props, n, cells)
+			}
+			g, err := geojson.UnmarshalGeometry(ft.Geometry)
+			if err != nil || g.Type != "MultiPolygon" {
+				t.Errorf("hotspot %d geometry %.100s: %v; want a GeoJSON MultiPolygon", ft.ID, ft.Geometry, err)
 			}
 		}
 	}
@@ -196,7 +203,8 @@ func TestPublicHotspots(t *testing.T) {
 				code, body := f.get(target, false)
 				var got struct {
 					Features []struct {
-						Props publicHotspotCell `json:"properties"`
+						Geometry json.RawMessage   `json:"geometry"`
+						Props    publicHotspotCell `json:"properties"`
 					} `json:"features"`
 					Meta publicHotspotMeta `json:"meta"`
 				}
@@ -206,6 +214,9 @@ func TestPublicHotspots(t *testing.T) {
 				served += len(got.Features)
 				for _, c := range got.Features {
 					p := c.Props
+					if g, err := geojson.UnmarshalGeometry(c.Geometry); err != nil || g.Type != "Polygon" || len(g.Coordinates.(orb.Polygon)[0]) != 7 {
+						t.Errorf("%s: geometry %.100s (%v); want a hexagon", target, c.Geometry, err)
+					}
 					switch {
 					case p.Count == nil && !p.Suppressed, p.Count != nil && p.Suppressed:
 						t.Errorf("%s: count %v with suppressed %v", target, p.Count, p.Suppressed)
