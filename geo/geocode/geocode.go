@@ -486,6 +486,24 @@ func (m *matcher) address(p Parsed) (Result, error) {
 		return 1 - 0.15*math.Max(0, math.Min((d-agreeDistance)/(localityRadius-agreeDistance), 1))
 	}
 
+	// sameTown: of two streets of one name near the town, the one the
+	// gazetteer files under that town (an LLPG street, or a police.uk
+	// street whose nearest settlement it is) is the likelier; one filed
+	// under a neighbouring village loses 20%.
+	townNorm := NormaliseName(town)
+	sameTown := func(e *entry) float64 {
+		if townNorm == "" || e.locality == "" || len(towns) == 0 {
+			return 1
+		}
+		ln := NormaliseName(e.locality)
+		for _, t := range towns {
+			if ln == t.nameNorm || ln == townNorm {
+				return 1
+			}
+		}
+		return 0.8
+	}
+
 	// Address points and streets.
 	if street != "" {
 		sn := NormaliseName(street)
@@ -505,7 +523,7 @@ func (m *matcher) address(p Parsed) (Result, error) {
 			if len(towns) == 0 && pc == nil {
 				conf = 0.75
 			}
-			cands = append(cands, s.candidate(e, MethodStreet, conf*closeness(e)))
+			cands = append(cands, s.candidate(e, MethodStreet, conf*closeness(e)*sameTown(e)))
 			found++
 		}
 		if found == 0 {

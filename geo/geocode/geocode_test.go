@@ -451,8 +451,14 @@ func TestGeocodeRealData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sum.Read != 8 || sum.Loaded != 4 || len(sum.Rejected) != 4 {
-			t.Errorf("LoadAddressPoints = read %d, loaded %d, rejected %v; want 8, 4, 4", sum.Read, sum.Loaded, sum.Rejected)
+		if sum.Read != 8 || sum.Loaded != 4 || len(sum.Rejected) != 4 || sum.Streets != 3 {
+			t.Errorf("LoadAddressPoints = read %d, loaded %d, rejected %v, streets %d; want 8, 4, 4, 3", sum.Read, sum.Loaded, sum.Rejected, sum.Streets)
+		}
+		wantRejected := []string{"6: bad POSTCODE", "7: bad UPRN", "8: bad EASTING/NORTHING", "9: UPRN 100030489001 repeats line 2"}
+		for i, r := range sum.Rejected {
+			if i < len(wantRejected) && !strings.HasPrefix(strings.TrimPrefix(r.Error(), "line "), wantRejected[i]) {
+				t.Errorf("rejected[%d] = %q; want line %s...", i, r.Error(), wantRejected[i])
+			}
 		}
 		// The geocoder checks for a new gazetteer at most once a second.
 		if err := g.Refresh(ctx); err != nil {
@@ -467,6 +473,9 @@ func TestGeocodeRealData(t *testing.T) {
 			{"12 High Street, Market Harborough LE16 7NJ", 473302, 287290, geocode.MethodAddress},
 			{"14 high st market harborough", 473306, 287281, geocode.MethodAddress},
 			{"3 Church St, Lutterworth", 454410.5, 284470.25, geocode.MethodAddress},
+			// A street police.uk never named near Fleckney, known from
+			// its one address point.
+			{"Main Street, Fleckney", 464660, 293355, geocode.MethodStreet},
 		} {
 			r, err := g.Geocode(ctx, geocode.Query{Text: tt.text})
 			if err != nil {
