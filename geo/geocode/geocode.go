@@ -104,9 +104,11 @@ type Result struct {
 type Geocoder struct {
 	pool *pgxpool.Pool
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards snap, checkedAt, checking
 	snap      *snapshot
 	checkedAt time.Time
+	checking  bool
+	loadMu    sync.Mutex // one version check or load at a time
 	// RefreshEvery is how often the geocoder checks whether the
 	// gazetteer changed; 0 means every second.
 	RefreshEvery time.Duration
@@ -144,29 +146,50 @@ func (g *Geocoder) Refresh(ctx context.Context) error {
 	return nil
 }
 
+// current returns the snapshot to match against. At most once per
+// RefreshEvery one caller checks the database's version (and reloads if
+// it changed) while the others go on with the snapshot they have, so a
+// batch never stalls behind the check.
 func (g *Geocoder) current(ctx context.Context) (*snapshot, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	every := g.RefreshEvery
 	if every <= 0 {
 		every = time.Second
 	}
-	if g.snap != nil && time.Since(g.checkedAt) < every {
-		return g.snap, nil
+	g.mu.Lock()
+	s := g.snap
+	if s != nil && (g.checking || time.Since(g.checkedAt) < every) {
+		g.mu.Unlock()
+		return s, nil
+	}
+	g.checking = true
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.checking = false
+		g.mu.Unlock()
+	}()
+	// Without a snapshot every caller waits here for the one load.
+	g.loadMu.Lock()
+	defer g.loadMu.Unlock()
+	g.mu.Lock()
+	s = g.snap
+	fresh := s != nil && time.Since(g.checkedAt) < every
+	g.mu.Unlock()
+	if fresh {
+		return s, nil
 	}
 	v, err := readVersion(ctx, g.pool)
 	if err != nil {
 		return nil, err
 	}
-	if g.snap != nil && g.snap.version == v {
-		g.checkedAt = time.Now()
-		return g.snap, nil
+	if s == nil || s.version != v {
+		if s, err = loadSnapshot(ctx, g.pool); err != nil {
+			return nil, err
+		}
 	}
-	s, err := loadSnapshot(ctx, g.pool)
-	if err != nil {
-		return nil, err
-	}
+	g.mu.Lock()
 	g.snap, g.checkedAt = s, time.Now()
+	g.mu.Unlock()
 	return s, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -360,6 +362,54 @@ func TestGeocodeRealData(t *testing.T) {
 		}
 		if d := metres(st.Best.Lon, st.Best.Lat, -0.9094, 52.48); d > 150 {
 			t.Errorf("SP 741 874 -> %v, %v: %.0f m from the published 52.48, -0.9094", st.Best.Lat, st.Best.Lon, d)
+		}
+	})
+
+	t.Run("concurrent with reloads", func(t *testing.T) {
+		cg := geocode.New(pool)
+		cg.RefreshEvery = time.Millisecond
+		stop := make(chan struct{})
+		loadErr := make(chan error, 1)
+		go func() {
+			defer close(loadErr)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := geocode.LoadNamedPlaces(ctx, pool); err != nil {
+					loadErr <- err
+					return
+				}
+			}
+		}()
+		var wg sync.WaitGroup
+		errs := make(chan string, 16)
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 150; i++ {
+					r, err := cg.Geocode(ctx, geocode.Query{Text: []string{"LE16 7NJ", "Welland Park", "church st lutterworth"}[i%3]})
+					if err != nil || r.Status != geocode.StatusMatched {
+						select {
+						case errs <- fmt.Sprintf("%v %s %s", err, r.Status, r.Reason):
+						default:
+						}
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		if err := <-loadErr; err != nil {
+			t.Fatal(err)
+		}
+		close(errs)
+		for e := range errs {
+			t.Errorf("geocode during reloads: %s", e)
 		}
 	})
 
