@@ -519,18 +519,32 @@ func (m *matcher) address(p Parsed) (Result, error) {
 			return 1
 		}
 		ln := NormaliseName(e.locality)
+		if ln == townNorm {
+			return 1
+		}
 		for _, t := range towns {
-			if ln == t.nameNorm || ln == townNorm {
+			// A town's other name ("Harborough") files under its own.
+			if ln == t.nameNorm || ln == NormaliseName(t.locality) {
 				return 1
 			}
 		}
 		return 0.8
 	}
 
-	// Address points and streets.
-	if street != "" {
+	// Address points and streets. At a junction ("junction of Station
+	// Road and Main Street") the second street is tried when the first
+	// is not known.
+	streets := []string{street}
+	if p.CrossStreet != "" {
+		streets = append(streets, p.CrossStreet)
+	}
+	for si, street := range streets {
+		if street == "" {
+			break
+		}
+		before := len(cands)
 		sn := NormaliseName(street)
-		if p.House != "" {
+		if p.House != "" && si == 0 {
 			for _, e := range s.byName[NormaliseName(p.House+" "+street)] {
 				if e.kind == "address" && (e.postcode == pcLabel || near(e)) {
 					cands = append(cands, s.candidate(e, MethodAddress, 0.98))
@@ -560,6 +574,9 @@ func (m *matcher) address(p Parsed) (Result, error) {
 			if len(fz) == 0 {
 				reasons = append(reasons, "street "+strconvQuote(street)+" not found")
 			}
+		}
+		if len(cands) > before {
+			break
 		}
 	}
 	// A place or landmark ("Welland Park", "Tesco").

@@ -286,8 +286,12 @@ func LoadNamedPlaces(ctx context.Context, pool *pgxpool.Pool) (map[string]int, e
 	}
 	rows = rows[:0]
 	for _, l := range Landmarks() {
+		kind := l.Kind
+		if kind == "" {
+			kind = "landmark"
+		}
 		for i, name := range l.Names {
-			rows = append(rows, gazRow{kind: "landmark", ref: l.Ref + "#" + strconv.Itoa(i), name: name, locality: l.Locality,
+			rows = append(rows, gazRow{kind: kind, ref: l.Ref + "#" + strconv.Itoa(i), name: name, locality: l.Locality,
 				x: l.X, y: l.Y, srid: l.SRID, weight: l.Weight})
 		}
 	}

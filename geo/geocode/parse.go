@@ -61,8 +61,11 @@ type Parsed struct {
 
 	House  string // house number or name ("12", "12a")
 	Street string // as written, without the house number ("High St")
-	Place  string // a place, landmark or business ("Tesco", "Welland Park")
-	Town   string // the last part of the address when there are several
+	// CrossStreet is the other street of a junction ("junction of High
+	// St and Church St"), tried when Street is not known.
+	CrossStreet string
+	Place       string // a place, landmark or business ("Tesco", "Welland Park")
+	Town        string // the last part of the address when there are several
 	// Qualifier is the word that located the incident relative to the
 	// place ("outside", "on or near", "rear of"), lower case.
 	Qualifier string
@@ -672,9 +675,12 @@ func parseAddress(t string) Parsed {
 			}
 		}
 	}
-	// "Junction of X and Y": locate on the first street.
+	// "Junction of X and Y": locate on the first street, keep the other.
 	if p.Street != "" {
 		if i := strings.Index(strings.ToLower(p.Street), " and "); i > 0 && isStreet(p.Street[:i]) {
+			if x := strings.TrimSpace(p.Street[i+5:]); isStreet(x) {
+				p.CrossStreet = x
+			}
 			p.Street = p.Street[:i]
 		}
 	}
