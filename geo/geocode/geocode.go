@@ -182,8 +182,13 @@ func (g *Geocoder) current(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s == nil || s.version != v {
+	switch {
+	case s == nil || s.version.data != v.data:
 		if s, err = loadSnapshot(ctx, g.pool); err != nil {
+			return nil, err
+		}
+	case s.version.decisions != v.decisions:
+		if s, err = s.withDecisions(ctx, g.pool, v); err != nil {
 			return nil, err
 		}
 	}
@@ -191,6 +196,32 @@ func (g *Geocoder) current(ctx context.Context) (*snapshot, error) {
 	g.snap, g.checkedAt = s, time.Now()
 	g.mu.Unlock()
 	return s, nil
+}
+
+// reloadDecisions reads the version after a decision was written and
+// brings the snapshot up to it (only the decisions, unless more changed).
+func (g *Geocoder) reloadDecisions(ctx context.Context) error {
+	g.loadMu.Lock()
+	defer g.loadMu.Unlock()
+	v, err := readVersion(ctx, g.pool)
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	s := g.snap
+	g.mu.Unlock()
+	if s != nil && s.version.data == v.data {
+		s, err = s.withDecisions(ctx, g.pool, v)
+	} else {
+		s, err = loadSnapshot(ctx, g.pool)
+	}
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.snap, g.checkedAt = s, time.Now()
+	g.mu.Unlock()
+	return nil
 }
 
 const insertDecision = `INSERT INTO geocode_decisions (text_norm, text, method, label, entry_id, easting, northing, lon, lat, decided_by)
@@ -242,9 +273,9 @@ func (g *Geocoder) Remember(ctx context.Context, text string, c Candidate, by st
 	}
 	// Make it visible at once to this geocoder (others see it at their
 	// next version check).
-	g.mu.Lock()
-	g.snap = nil
-	g.mu.Unlock()
+	if err := g.reloadDecisions(ctx); err != nil {
+		return fmt.Errorf("remember: decision stored, but reloading decisions: %w", err)
+	}
 	return nil
 }
 
