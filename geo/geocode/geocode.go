@@ -305,7 +305,7 @@ type matcher struct {
 func (m *matcher) geocode(q Query) (Result, error) {
 	// Coordinates given as numbers win.
 	if q.Lat != nil && q.Lon != nil {
-		return m.fromLatLon(*q.Lat, *q.Lon, MethodLatLon, "")
+		return m.fromLatLon(*q.Lat, *q.Lon)
 	}
 	if q.Easting != nil && q.Northing != nil {
 		return m.fromBNG(*q.Easting, *q.Northing, 1, MethodEastNorth)
@@ -342,7 +342,7 @@ func (m *matcher) geocode(q Query) (Result, error) {
 	case KindUnknown:
 		return Result{Status: StatusNotUnderstood, Reason: p.Why}, nil
 	case KindLatLon:
-		return m.fromLatLon(p.Lat, p.Lon, MethodLatLon, "")
+		return m.fromLatLon(p.Lat, p.Lon)
 	case KindEastNorth:
 		return m.fromBNG(p.Easting, p.Northing, 1, MethodEastNorth)
 	case KindGridRef:
@@ -395,7 +395,7 @@ func (m *matcher) fromBNG(e, n, precision float64, method string) (Result, error
 	return m.single(c, fmt.Sprintf("converted exactly (precision %g m)", precision)), nil
 }
 
-func (m *matcher) fromLatLon(lat, lon float64, method, _ string) (Result, error) {
+func (m *matcher) fromLatLon(lat, lon float64) (Result, error) {
 	if math.IsNaN(lat) || math.IsNaN(lon) || math.Abs(lat) > 90 || math.Abs(lon) > 180 {
 		return Result{Status: StatusNotUnderstood, Reason: fmt.Sprintf("%g, %g is not a latitude and longitude", lat, lon)}, nil
 	}
@@ -403,7 +403,7 @@ func (m *matcher) fromLatLon(lat, lon float64, method, _ string) (Result, error)
 	if err != nil {
 		return Result{}, err
 	}
-	c := Candidate{Method: method, Label: strconv.FormatFloat(lat, 'f', 6, 64) + ", " + strconv.FormatFloat(lon, 'f', 6, 64),
+	c := Candidate{Method: MethodLatLon, Label: strconv.FormatFloat(lat, 'f', 6, 64) + ", " + strconv.FormatFloat(lon, 'f', 6, 64),
 		Confidence: 1, Lon: lon, Lat: lat, Easting: e, Northing: n, InDistrict: m.s.inDistrict(e, n)}
 	return m.single(c, "converted exactly"), nil
 }
@@ -501,9 +501,9 @@ func (m *matcher) address(p Parsed) (Result, error) {
 			}
 		}
 		if len(towns) == 0 {
-			// "Welland Park, Market Harborough" parsed the other way round
-			// never happens, but "High St, Bowden" might name a place that
-			// is not a settlement: try it as a place.
+			// An unknown town ("High St, Bowdon Parva") restricts nothing:
+			// the street or place is looked for in the whole gazetteer,
+			// with the lower confidence of a match without a town.
 			reasons = append(reasons, "town "+strconvQuote(town)+" not in the gazetteer")
 		}
 	}
