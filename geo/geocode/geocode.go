@@ -321,14 +321,18 @@ func (m *matcher) geocode(q Query) (Result, error) {
 	}
 	p := Parse(q.Text)
 	if q.Postcode != "" {
-		if rs := ParsePostcode(q.Postcode); rs != nil {
-			p.Postcodes, p.Corrected = rs, false
+		if rs, corrected := parsePostcode(q.Postcode); rs != nil {
+			p.Postcodes, p.Corrected = rs, corrected
 		} else if pp := parseAddress(q.Postcode); pp.Outward != "" {
 			p.Outward, p.Sector = pp.Outward, pp.Sector
 		}
 	}
-	if q.Street != "" {
-		p.Street = q.Street
+	if st := strings.TrimSpace(q.Street); st != "" {
+		// A street column often carries the house number ("12 High St").
+		p.Street, p.CrossStreet = st, ""
+		if m := houseRE.FindStringSubmatch(st); m != nil {
+			p.House, p.Street = strings.ReplaceAll(m[1], " ", ""), m[2]
+		}
 	}
 	if q.Town != "" {
 		p.Town = q.Town

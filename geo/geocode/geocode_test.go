@@ -270,6 +270,7 @@ func TestGeocodeRealData(t *testing.T) {
 		{"street typo", geocode.Query{Text: "Springfeild St, Market Harborough"}, geocode.StatusMatched, "street-fuzzy", []func(*testing.T, geocode.Result){nearPolice("Springfield Street", 300)}},
 		{"street and the town's short name", geocode.Query{Text: "High St, Harborough"}, geocode.StatusMatched, "street", []func(*testing.T, geocode.Result){nearPolice("High Street", 400), within(-0.9205, 52.4776, 1500)}},
 		{"junction, second street known", geocode.Query{Text: "junction of Zzyzx Road and Church Street, Lutterworth"}, geocode.StatusMatched, "street", []func(*testing.T, geocode.Result){nearPolice("Church Street", 300)}},
+		{"street field with a house number", geocode.Query{Street: "12 Church St", Town: "Lutterworth"}, geocode.StatusMatched, "street", []func(*testing.T, geocode.Result){nearPolice("Church Street", 300)}},
 		{"street fields", geocode.Query{Street: "Church St", Town: "Lutterworth"}, geocode.StatusMatched, "street", []func(*testing.T, geocode.Result){within(-1.20218, 52.45634, 1500)}},
 		{"police.uk form without a town", geocode.Query{Text: "On or near Church Street"}, geocode.StatusLowConfidence, "street", []func(*testing.T, geocode.Result){ambiguous}},
 		{"park", geocode.Query{Text: "Welland Park"}, geocode.StatusMatched, "place", []func(*testing.T, geocode.Result){inPlace("welland-park")}},

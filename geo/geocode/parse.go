@@ -544,16 +544,22 @@ func postcodeReadings(area, district, inward string) ([]string, bool) {
 // ParsePostcode reads a postcode on its own, tolerating case, spacing and
 // O/0, I/1 slips; it returns the readings best first (empty if none).
 func ParsePostcode(s string) []string {
+	rs, _ := parsePostcode(s)
+	return rs
+}
+
+// parsePostcode is ParsePostcode that also says whether the first
+// reading corrected a slip.
+func parsePostcode(s string) ([]string, bool) {
 	s = strings.TrimSpace(s)
 	if len(s) > 16 {
-		return nil
+		return nil, false
 	}
 	m := postcodeRE.FindStringSubmatch(s)
 	if m == nil {
-		return nil
+		return nil, false
 	}
-	rs, _ := postcodeReadings(m[1], m[2], m[3])
-	return rs
+	return postcodeReadings(m[1], m[2], m[3])
 }
 
 // ---- addresses ----
