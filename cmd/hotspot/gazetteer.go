@@ -159,7 +159,7 @@ func loadGazetteer(ctx context.Context, w io.Writer, pool *pgxpool.Pool, f *gaze
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.addressPoints, err)
 		}
-		fmt.Fprintf(w, "%d address points loaded from %s (%d rows read, %d rejected)\n", sum.Loaded, f.addressPoints, sum.Read, len(sum.Rejected))
+		fmt.Fprintf(w, "%d address points loaded from %s (%d rows read, %d rejected), giving %d streets\n", sum.Loaded, f.addressPoints, sum.Read, len(sum.Rejected), sum.Streets)
 		for i, r := range sum.Rejected {
 			if i == 20 {
 				fmt.Fprintf(w, "  ... and %d more\n", len(sum.Rejected)-i)

@@ -123,6 +123,16 @@ func TestGeocodeCLI(t *testing.T) {
 			t.Errorf("row %s (%s) has a point: %v", r[0], r[10], r)
 		}
 	}
+	// Parts in columns of their own.
+	parts := filepath.Join(dir, "parts.csv")
+	os.WriteFile(parts, []byte("address,pc,street,town\n,le16 7nj,,\n,,Church St,Lutterworth\n\"near the\",,Welland Park Road,Market Harborough\n"), 0o644)
+	pout := hotspot("geocode", "--in", parts, "--out", "-", "--postcode-column", "pc", "--street-column", "street", "--town-column", "town")
+	for _, want := range []string{",postcode,LE16 7NJ,matched,", ",street,\"Church Street, Lutterworth\",matched,", ",street,\"Welland Park Road, Market Harborough\",matched,"} {
+		if !strings.Contains(pout, want) {
+			t.Errorf("geocode with part columns lacks %s:\n%s", want, pout)
+		}
+	}
+
 	// A missing column is refused, and the output file is not written.
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte("ref,place\n1,x\n"), 0o644)

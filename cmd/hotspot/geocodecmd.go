@@ -12,15 +12,16 @@ import (
 )
 
 type geocodeFlags struct {
-	in, out, column string
-	workers         int
+	in, out, column                 string
+	postcodeCol, streetCol, townCol string
+	workers                         int
 }
 
 func geocodeCommand() *command {
 	return &command{
 		name:    "geocode",
 		summary: "geocode the address column of a CSV (file or stdin) against the gazetteer",
-		usage:   "[--in FILE|-] [--out FILE|-] [--column address] [--workers 8]",
+		usage:   "[--in FILE|-] [--out FILE|-] [--column address] [--postcode-column C] [--street-column C] [--town-column C] [--workers 8]",
 		help: `Reads CSV with a header row and a location column (--column, default
 "address", matched without regard to case), geocodes each row's text
 against the gazetteer ('hotspot gazetteer load' first) and writes the
@@ -34,6 +35,10 @@ rows with their other columns unchanged and these added:
   status               matched, low-confidence, not-found, not-understood, no-location
   reason               why, in words
 
+--postcode-column, --street-column and --town-column name optional
+columns with those parts on their own; they are used beside (and over)
+what the location column says, which may then be empty.
+
 A column name that is already in the input gets the prefix "geocode_".
 Rows with too few fields, or text that cannot be read, are written with
 their status and reason: every input row gives one output row. Counts per
@@ -43,6 +48,9 @@ status and the rate go to stderr.`,
 			fs.StringVar(&f.in, "in", "-", "input CSV, - for stdin")
 			fs.StringVar(&f.out, "out", "-", "output CSV, - for stdout")
 			fs.StringVar(&f.column, "column", "address", "name of the location column")
+			fs.StringVar(&f.postcodeCol, "postcode-column", "", "optional column holding the postcode on its own")
+			fs.StringVar(&f.streetCol, "street-column", "", "optional column holding the street on its own")
+			fs.StringVar(&f.townCol, "town-column", "", "optional column holding the town on its own")
 			fs.IntVar(&f.workers, "workers", 8, "rows geocoded at once")
 			return f
 		},
@@ -89,7 +97,8 @@ status and the rate go to stderr.`,
 				out = file
 			}
 			start := time.Now()
-			sum, err := geocode.GeocodeCSV(ctx, geocode.New(db.Pool), in, out, geocode.CSVOptions{Column: f.column, Workers: f.workers})
+			sum, err := geocode.GeocodeCSV(ctx, geocode.New(db.Pool), in, out, geocode.CSVOptions{Column: f.column, Workers: f.workers,
+				PostcodeColumn: f.postcodeCol, StreetColumn: f.streetCol, TownColumn: f.townCol})
 			if err != nil {
 				return err
 			}

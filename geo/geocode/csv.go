@@ -25,6 +25,10 @@ type CSVOptions struct {
 	Column string
 	// Workers is how many rows are geocoded at once; default 8.
 	Workers int
+	// PostcodeColumn, StreetColumn and TownColumn, when set, name
+	// columns whose values fill Query.Postcode, Street and Town beside
+	// the location column's text (which may then be empty).
+	PostcodeColumn, StreetColumn, TownColumn string
 }
 
 // CSVSummary counts what GeocodeCSV did.
@@ -79,6 +83,28 @@ func GeocodeCSV(ctx context.Context, g Locator, r io.Reader, w io.Writer, opts C
 	if col < 0 {
 		return sum, fmt.Errorf("%w: the header has no %q column (it has: %s)", ErrNoColumn, opts.Column, strings.Join(head, ", "))
 	}
+	// The optional part columns: -1 when not asked for.
+	parts := [3]int{-1, -1, -1}
+	for k, name := range []string{opts.PostcodeColumn, opts.StreetColumn, opts.TownColumn} {
+		if name == "" {
+			continue
+		}
+		for i, h := range head {
+			if strings.EqualFold(h, name) {
+				parts[k] = i
+				break
+			}
+		}
+		if parts[k] < 0 {
+			return sum, fmt.Errorf("%w: the header has no %q column (it has: %s)", ErrNoColumn, name, strings.Join(head, ", "))
+		}
+	}
+	field := func(rec []string, i int) string {
+		if i < 0 || i >= len(rec) {
+			return ""
+		}
+		return rec[i]
+	}
 	cw := csv.NewWriter(w)
 	out := append([]string(nil), head...)
 	for _, c := range CSVColumns {
@@ -119,7 +145,8 @@ func GeocodeCSV(ctx context.Context, g Locator, r io.Reader, w io.Writer, opts C
 						rw.res = Result{Status: StatusNotUnderstood, Reason: rw.bad}
 						continue
 					}
-					res, err := g.Geocode(ctx, Query{Text: rw.fields[col]})
+					res, err := g.Geocode(ctx, Query{Text: rw.fields[col], Postcode: field(rw.fields, parts[0]),
+						Street: field(rw.fields, parts[1]), Town: field(rw.fields, parts[2])})
 					if err != nil {
 						mu.Lock()
 						if firstErr == nil {

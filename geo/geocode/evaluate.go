@@ -29,8 +29,10 @@ type SetScore struct {
 	Exact   int // Best.EntryID == Want (sets with a Want)
 	// Median and P90 error, metres, over the placed ones.
 	MedianM, P90M float64
-	// Methods counts the best candidates' methods ("-" for none).
-	Methods map[string]int
+	// Methods counts the best candidates' methods ("-" for none), and
+	// MethodMedianM is the median error of each method's placements.
+	Methods       map[string]int
+	MethodMedianM map[string]float64
 }
 
 // Evaluation is the result of Evaluate.
@@ -225,6 +227,7 @@ func Evaluate(ctx context.Context, g *Geocoder, sets []Labelled, workers int) (E
 	ev := Evaluation{Queries: len(sets), Elapsed: el, PerSec: float64(len(sets)) / el.Seconds(), Workers: workers}
 	by := map[string]*SetScore{}
 	errs := map[string][]float64{}
+	methodErrs := map[string]map[string][]float64{}
 	var order []string
 	for i, l := range sets {
 		sc := by[l.Set]
@@ -245,7 +248,12 @@ func Evaluate(ctx context.Context, g *Geocoder, sets []Labelled, workers int) (E
 		}
 		if r.Status == StatusMatched || r.Status == StatusLowConfidence {
 			sc.Placed++
-			errs[l.Set] = append(errs[l.Set], dist(r.Best.Easting, r.Best.Northing, l.E, l.N))
+			d := dist(r.Best.Easting, r.Best.Northing, l.E, l.N)
+			errs[l.Set] = append(errs[l.Set], d)
+			if methodErrs[l.Set] == nil {
+				methodErrs[l.Set] = map[string][]float64{}
+			}
+			methodErrs[l.Set][m] = append(methodErrs[l.Set][m], d)
 			if l.Want != "" && r.Best.EntryID == l.Want {
 				sc.Exact++
 			}
@@ -254,6 +262,10 @@ func Evaluate(ctx context.Context, g *Geocoder, sets []Labelled, workers int) (E
 	for _, s := range order {
 		sc := by[s]
 		sc.MedianM, sc.P90M = percentile(errs[s], 0.5), percentile(errs[s], 0.9)
+		sc.MethodMedianM = map[string]float64{}
+		for m, es := range methodErrs[s] {
+			sc.MethodMedianM[m] = percentile(es, 0.5)
+		}
 		ev.Sets = append(ev.Sets, *sc)
 	}
 	return ev, nil
@@ -284,7 +296,7 @@ func (ev Evaluation) String() string {
 		fmt.Fprintf(&b, "%-22s %6d %8.2f%% %8.2f%% %9s %10.0f %10.0f\n", s.Set, s.N,
 			100*float64(s.Matched)/float64(s.N), 100*float64(s.Placed)/float64(s.N), exact, s.MedianM, s.P90M)
 	}
-	fmt.Fprintln(&b, "methods of the best candidates:")
+	fmt.Fprintln(&b, "methods of the best candidates (count, median error):")
 	for _, s := range ev.Sets {
 		ms := make([]string, 0, len(s.Methods))
 		for m := range s.Methods {
@@ -295,7 +307,11 @@ func (ev Evaluation) String() string {
 		})
 		var parts []string
 		for _, m := range ms {
-			parts = append(parts, fmt.Sprintf("%s %d", m, s.Methods[m]))
+			if med, ok := s.MethodMedianM[m]; ok {
+				parts = append(parts, fmt.Sprintf("%s %d (%.0f m)", m, s.Methods[m], med))
+			} else {
+				parts = append(parts, fmt.Sprintf("%s %d", m, s.Methods[m]))
+			}
 		}
 		fmt.Fprintf(&b, "  %-22s %s\n", s.Set, strings.Join(parts, ", "))
 	}

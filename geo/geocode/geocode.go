@@ -104,9 +104,11 @@ type Result struct {
 type Geocoder struct {
 	pool *pgxpool.Pool
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards snap, checkedAt, checking
 	snap      *snapshot
 	checkedAt time.Time
+	checking  bool
+	loadMu    sync.Mutex // one version check or load at a time
 	// RefreshEvery is how often the geocoder checks whether the
 	// gazetteer changed; 0 means every second.
 	RefreshEvery time.Duration
@@ -144,30 +146,82 @@ func (g *Geocoder) Refresh(ctx context.Context) error {
 	return nil
 }
 
+// current returns the snapshot to match against. At most once per
+// RefreshEvery one caller checks the database's version (and reloads if
+// it changed) while the others go on with the snapshot they have, so a
+// batch never stalls behind the check.
 func (g *Geocoder) current(ctx context.Context) (*snapshot, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	every := g.RefreshEvery
 	if every <= 0 {
 		every = time.Second
 	}
-	if g.snap != nil && time.Since(g.checkedAt) < every {
-		return g.snap, nil
+	g.mu.Lock()
+	s := g.snap
+	if s != nil && (g.checking || time.Since(g.checkedAt) < every) {
+		g.mu.Unlock()
+		return s, nil
+	}
+	g.checking = true
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.checking = false
+		g.mu.Unlock()
+	}()
+	// Without a snapshot every caller waits here for the one load.
+	g.loadMu.Lock()
+	defer g.loadMu.Unlock()
+	g.mu.Lock()
+	s = g.snap
+	fresh := s != nil && time.Since(g.checkedAt) < every
+	g.mu.Unlock()
+	if fresh {
+		return s, nil
 	}
 	v, err := readVersion(ctx, g.pool)
 	if err != nil {
 		return nil, err
 	}
-	if g.snap != nil && g.snap.version == v {
-		g.checkedAt = time.Now()
-		return g.snap, nil
+	switch {
+	case s == nil || s.version.data != v.data:
+		if s, err = loadSnapshot(ctx, g.pool); err != nil {
+			return nil, err
+		}
+	case s.version.decisions != v.decisions:
+		if s, err = s.withDecisions(ctx, g.pool, v); err != nil {
+			return nil, err
+		}
 	}
-	s, err := loadSnapshot(ctx, g.pool)
-	if err != nil {
-		return nil, err
-	}
+	g.mu.Lock()
 	g.snap, g.checkedAt = s, time.Now()
+	g.mu.Unlock()
 	return s, nil
+}
+
+// reloadDecisions reads the version after a decision was written and
+// brings the snapshot up to it (only the decisions, unless more changed).
+func (g *Geocoder) reloadDecisions(ctx context.Context) error {
+	g.loadMu.Lock()
+	defer g.loadMu.Unlock()
+	v, err := readVersion(ctx, g.pool)
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	s := g.snap
+	g.mu.Unlock()
+	if s != nil && s.version.data == v.data {
+		s, err = s.withDecisions(ctx, g.pool, v)
+	} else {
+		s, err = loadSnapshot(ctx, g.pool)
+	}
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.snap, g.checkedAt = s, time.Now()
+	g.mu.Unlock()
+	return nil
 }
 
 const insertDecision = `INSERT INTO geocode_decisions (text_norm, text, method, label, entry_id, easting, northing, lon, lat, decided_by)
@@ -219,9 +273,9 @@ func (g *Geocoder) Remember(ctx context.Context, text string, c Candidate, by st
 	}
 	// Make it visible at once to this geocoder (others see it at their
 	// next version check).
-	g.mu.Lock()
-	g.snap = nil
-	g.mu.Unlock()
+	if err := g.reloadDecisions(ctx); err != nil {
+		return fmt.Errorf("remember: decision stored, but reloading decisions: %w", err)
+	}
 	return nil
 }
 
@@ -251,7 +305,7 @@ type matcher struct {
 func (m *matcher) geocode(q Query) (Result, error) {
 	// Coordinates given as numbers win.
 	if q.Lat != nil && q.Lon != nil {
-		return m.fromLatLon(*q.Lat, *q.Lon, MethodLatLon, "")
+		return m.fromLatLon(*q.Lat, *q.Lon)
 	}
 	if q.Easting != nil && q.Northing != nil {
 		return m.fromBNG(*q.Easting, *q.Northing, 1, MethodEastNorth)
@@ -267,14 +321,18 @@ func (m *matcher) geocode(q Query) (Result, error) {
 	}
 	p := Parse(q.Text)
 	if q.Postcode != "" {
-		if rs := ParsePostcode(q.Postcode); rs != nil {
-			p.Postcodes, p.Corrected = rs, false
+		if rs, corrected := parsePostcode(q.Postcode); rs != nil {
+			p.Postcodes, p.Corrected = rs, corrected
 		} else if pp := parseAddress(q.Postcode); pp.Outward != "" {
 			p.Outward, p.Sector = pp.Outward, pp.Sector
 		}
 	}
-	if q.Street != "" {
-		p.Street = q.Street
+	if st := strings.TrimSpace(q.Street); st != "" {
+		// A street column often carries the house number ("12 High St").
+		p.Street, p.CrossStreet = st, ""
+		if m := houseRE.FindStringSubmatch(st); m != nil {
+			p.House, p.Street = strings.ReplaceAll(m[1], " ", ""), m[2]
+		}
 	}
 	if q.Town != "" {
 		p.Town = q.Town
@@ -288,7 +346,7 @@ func (m *matcher) geocode(q Query) (Result, error) {
 	case KindUnknown:
 		return Result{Status: StatusNotUnderstood, Reason: p.Why}, nil
 	case KindLatLon:
-		return m.fromLatLon(p.Lat, p.Lon, MethodLatLon, "")
+		return m.fromLatLon(p.Lat, p.Lon)
 	case KindEastNorth:
 		return m.fromBNG(p.Easting, p.Northing, 1, MethodEastNorth)
 	case KindGridRef:
@@ -341,7 +399,7 @@ func (m *matcher) fromBNG(e, n, precision float64, method string) (Result, error
 	return m.single(c, fmt.Sprintf("converted exactly (precision %g m)", precision)), nil
 }
 
-func (m *matcher) fromLatLon(lat, lon float64, method, _ string) (Result, error) {
+func (m *matcher) fromLatLon(lat, lon float64) (Result, error) {
 	if math.IsNaN(lat) || math.IsNaN(lon) || math.Abs(lat) > 90 || math.Abs(lon) > 180 {
 		return Result{Status: StatusNotUnderstood, Reason: fmt.Sprintf("%g, %g is not a latitude and longitude", lat, lon)}, nil
 	}
@@ -349,7 +407,7 @@ func (m *matcher) fromLatLon(lat, lon float64, method, _ string) (Result, error)
 	if err != nil {
 		return Result{}, err
 	}
-	c := Candidate{Method: method, Label: strconv.FormatFloat(lat, 'f', 6, 64) + ", " + strconv.FormatFloat(lon, 'f', 6, 64),
+	c := Candidate{Method: MethodLatLon, Label: strconv.FormatFloat(lat, 'f', 6, 64) + ", " + strconv.FormatFloat(lon, 'f', 6, 64),
 		Confidence: 1, Lon: lon, Lat: lat, Easting: e, Northing: n, InDistrict: m.s.inDistrict(e, n)}
 	return m.single(c, "converted exactly"), nil
 }
@@ -447,9 +505,9 @@ func (m *matcher) address(p Parsed) (Result, error) {
 			}
 		}
 		if len(towns) == 0 {
-			// "Welland Park, Market Harborough" parsed the other way round
-			// never happens, but "High St, Bowden" might name a place that
-			// is not a settlement: try it as a place.
+			// An unknown town ("High St, Bowdon Parva") restricts nothing:
+			// the street or place is looked for in the whole gazetteer,
+			// with the lower confidence of a match without a town.
 			reasons = append(reasons, "town "+strconvQuote(town)+" not in the gazetteer")
 		}
 	}
@@ -486,10 +544,42 @@ func (m *matcher) address(p Parsed) (Result, error) {
 		return 1 - 0.15*math.Max(0, math.Min((d-agreeDistance)/(localityRadius-agreeDistance), 1))
 	}
 
-	// Address points and streets.
-	if street != "" {
+	// sameTown: of two streets of one name near the town, the one the
+	// gazetteer files under that town (an LLPG street, or a police.uk
+	// street whose nearest settlement it is) is the likelier; one filed
+	// under a neighbouring village loses 20%.
+	townNorm := NormaliseName(town)
+	sameTown := func(e *entry) float64 {
+		if townNorm == "" || e.locality == "" || len(towns) == 0 {
+			return 1
+		}
+		ln := NormaliseName(e.locality)
+		if ln == townNorm {
+			return 1
+		}
+		for _, t := range towns {
+			// A town's other name ("Harborough") files under its own.
+			if ln == t.nameNorm || ln == NormaliseName(t.locality) {
+				return 1
+			}
+		}
+		return 0.8
+	}
+
+	// Address points and streets. At a junction ("junction of Station
+	// Road and Main Street") the second street is tried when the first
+	// is not known.
+	streets := []string{street}
+	if p.CrossStreet != "" {
+		streets = append(streets, p.CrossStreet)
+	}
+	for si, street := range streets {
+		if street == "" {
+			break
+		}
+		before := len(cands)
 		sn := NormaliseName(street)
-		if p.House != "" {
+		if p.House != "" && si == 0 {
 			for _, e := range s.byName[NormaliseName(p.House+" "+street)] {
 				if e.kind == "address" && (e.postcode == pcLabel || near(e)) {
 					cands = append(cands, s.candidate(e, MethodAddress, 0.98))
@@ -505,7 +595,7 @@ func (m *matcher) address(p Parsed) (Result, error) {
 			if len(towns) == 0 && pc == nil {
 				conf = 0.75
 			}
-			cands = append(cands, s.candidate(e, MethodStreet, conf*closeness(e)))
+			cands = append(cands, s.candidate(e, MethodStreet, conf*closeness(e)*sameTown(e)))
 			found++
 		}
 		if found == 0 {
@@ -519,6 +609,9 @@ func (m *matcher) address(p Parsed) (Result, error) {
 			if len(fz) == 0 {
 				reasons = append(reasons, "street "+strconvQuote(street)+" not found")
 			}
+		}
+		if len(cands) > before {
+			break
 		}
 	}
 	// A place or landmark ("Welland Park", "Tesco").

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -266,6 +268,9 @@ func TestGeocodeRealData(t *testing.T) {
 		{"street and town", geocode.Query{Text: "High Street, Market Harborough"}, geocode.StatusMatched, "street", []func(*testing.T, geocode.Result){nearPolice("High Street", 400), within(-0.9205, 52.4776, 1500)}},
 		{"street abbreviated lower", geocode.Query{Text: "church st lutterworth"}, geocode.StatusMatched, "street", []func(*testing.T, geocode.Result){nearPolice("Church Street", 300), within(-1.20218, 52.45634, 1500)}},
 		{"street typo", geocode.Query{Text: "Springfeild St, Market Harborough"}, geocode.StatusMatched, "street-fuzzy", []func(*testing.T, geocode.Result){nearPolice("Springfield Street", 300)}},
+		{"street and the town's short name", geocode.Query{Text: "High St, Harborough"}, geocode.StatusMatched, "street", []func(*testing.T, geocode.Result){nearPolice("High Street", 400), within(-0.9205, 52.4776, 1500)}},
+		{"junction, second street known", geocode.Query{Text: "junction of Zzyzx Road and Church Street, Lutterworth"}, geocode.StatusMatched, "street", []func(*testing.T, geocode.Result){nearPolice("Church Street", 300)}},
+		{"street field with a house number", geocode.Query{Street: "12 Church St", Town: "Lutterworth"}, geocode.StatusMatched, "street", []func(*testing.T, geocode.Result){nearPolice("Church Street", 300)}},
 		{"street fields", geocode.Query{Street: "Church St", Town: "Lutterworth"}, geocode.StatusMatched, "street", []func(*testing.T, geocode.Result){within(-1.20218, 52.45634, 1500)}},
 		{"police.uk form without a town", geocode.Query{Text: "On or near Church Street"}, geocode.StatusLowConfidence, "street", []func(*testing.T, geocode.Result){ambiguous}},
 		{"park", geocode.Query{Text: "Welland Park"}, geocode.StatusMatched, "place", []func(*testing.T, geocode.Result){inPlace("welland-park")}},
@@ -363,6 +368,54 @@ func TestGeocodeRealData(t *testing.T) {
 		}
 	})
 
+	t.Run("concurrent with reloads", func(t *testing.T) {
+		cg := geocode.New(pool)
+		cg.RefreshEvery = time.Millisecond
+		stop := make(chan struct{})
+		loadErr := make(chan error, 1)
+		go func() {
+			defer close(loadErr)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := geocode.LoadNamedPlaces(ctx, pool); err != nil {
+					loadErr <- err
+					return
+				}
+			}
+		}()
+		var wg sync.WaitGroup
+		errs := make(chan string, 16)
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 150; i++ {
+					r, err := cg.Geocode(ctx, geocode.Query{Text: []string{"LE16 7NJ", "Welland Park", "church st lutterworth"}[i%3]})
+					if err != nil || r.Status != geocode.StatusMatched {
+						select {
+						case errs <- fmt.Sprintf("%v %s %s", err, r.Status, r.Reason):
+						default:
+						}
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		if err := <-loadErr; err != nil {
+			t.Fatal(err)
+		}
+		close(errs)
+		for e := range errs {
+			t.Errorf("geocode during reloads: %s", e)
+		}
+	})
+
 	t.Run("trigram similarity is pg_trgm's", func(t *testing.T) {
 		rows, err := pool.Query(ctx, `SELECT name_norm FROM gazetteer ORDER BY id`)
 		if err != nil {
@@ -451,8 +504,14 @@ func TestGeocodeRealData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sum.Read != 8 || sum.Loaded != 4 || len(sum.Rejected) != 4 {
-			t.Errorf("LoadAddressPoints = read %d, loaded %d, rejected %v; want 8, 4, 4", sum.Read, sum.Loaded, sum.Rejected)
+		if sum.Read != 8 || sum.Loaded != 4 || len(sum.Rejected) != 4 || sum.Streets != 3 {
+			t.Errorf("LoadAddressPoints = read %d, loaded %d, rejected %v, streets %d; want 8, 4, 4, 3", sum.Read, sum.Loaded, sum.Rejected, sum.Streets)
+		}
+		wantRejected := []string{"6: bad POSTCODE", "7: bad UPRN", "8: bad EASTING/NORTHING", "9: UPRN 100030489001 repeats line 2"}
+		for i, r := range sum.Rejected {
+			if i < len(wantRejected) && !strings.HasPrefix(strings.TrimPrefix(r.Error(), "line "), wantRejected[i]) {
+				t.Errorf("rejected[%d] = %q; want line %s...", i, r.Error(), wantRejected[i])
+			}
 		}
 		// The geocoder checks for a new gazetteer at most once a second.
 		if err := g.Refresh(ctx); err != nil {
@@ -467,6 +526,9 @@ func TestGeocodeRealData(t *testing.T) {
 			{"12 High Street, Market Harborough LE16 7NJ", 473302, 287290, geocode.MethodAddress},
 			{"14 high st market harborough", 473306, 287281, geocode.MethodAddress},
 			{"3 Church St, Lutterworth", 454410.5, 284470.25, geocode.MethodAddress},
+			// A street police.uk never named near Fleckney, known from
+			// its one address point.
+			{"Main Street, Fleckney", 464660, 293355, geocode.MethodStreet},
 		} {
 			r, err := g.Geocode(ctx, geocode.Query{Text: tt.text})
 			if err != nil {

@@ -3,6 +3,9 @@ package geocode
 // Landmark is a named point the plan and partners refer to that neither
 // GeoNames nor police.uk names, with where its coordinates come from.
 type Landmark struct {
+	// Kind is "landmark", or "place" for another name of a settlement
+	// (then it also restricts street matches, as a town does).
+	Kind     string
 	Ref      string   // stable key
 	Names    []string // the name and the ways people write it
 	Locality string
@@ -21,6 +24,26 @@ type Landmark struct {
 // point for it that could be checked.
 func Landmarks() []Landmark {
 	return []Landmark{
+		{
+			Kind:     "place",
+			Ref:      "harborough",
+			Names:    []string{"Harborough"},
+			Locality: "Market Harborough",
+			// What people in the district call Market Harborough; at
+			// GeoNames' point for the town (cities500 id 2643027).
+			X: -0.92053, Y: 52.4776, SRID: 4326, Weight: 1,
+			Source: "GeoNames cities500 point of Market Harborough, ../shared/data/places",
+		},
+		{
+			Kind:     "place",
+			Ref:      "kibworth",
+			Names:    []string{"Kibworth"},
+			Locality: "Kibworth",
+			// Kibworth Beauchamp and Kibworth Harcourt are one built-up
+			// area, written "Kibworth"; GeoNames' point for Harcourt.
+			X: -0.99491, Y: 52.54439, SRID: 4326, Weight: 1,
+			Source: "GeoNames cities500 point of Kibworth Harcourt, ../shared/data/places",
+		},
 		{
 			Ref:      "market-harborough-station",
 			Names:    []string{"Market Harborough Railway Station", "Market Harborough Station", "Railway Station", "Train Station"},

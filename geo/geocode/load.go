@@ -25,6 +25,7 @@ const (
 	SourceLandmarks   = "landmarks"
 	SourcePoliceUK    = "police-uk"
 	SourceLLPG        = "llpg"
+	SourceLLPGStreets = "llpg-streets"
 )
 
 // The GeoNames files in DATA/places.
@@ -80,6 +81,10 @@ func replaceSource(ctx context.Context, pool *pgxpool.Pool, source string, rows 
 
 func replaceSourceTx(ctx context.Context, tx pgx.Tx, source string, rows []gazRow) (int, error) {
 	if _, err := tx.Exec(ctx, `DELETE FROM gazetteer WHERE source = $1`, source); err != nil {
+		return 0, err
+	}
+	// A transaction may replace two sources (llpg and llpg-streets).
+	if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS pg_temp.staging_gazetteer, pg_temp.gaz_norms`); err != nil {
 		return 0, err
 	}
 	if _, err := tx.Exec(ctx, createGazStaging); err != nil {
@@ -281,8 +286,12 @@ func LoadNamedPlaces(ctx context.Context, pool *pgxpool.Pool) (map[string]int, e
 	}
 	rows = rows[:0]
 	for _, l := range Landmarks() {
+		kind := l.Kind
+		if kind == "" {
+			kind = "landmark"
+		}
 		for i, name := range l.Names {
-			rows = append(rows, gazRow{kind: "landmark", ref: l.Ref + "#" + strconv.Itoa(i), name: name, locality: l.Locality,
+			rows = append(rows, gazRow{kind: kind, ref: l.Ref + "#" + strconv.Itoa(i), name: name, locality: l.Locality,
 				x: l.X, y: l.Y, srid: l.SRID, weight: l.Weight})
 		}
 	}
@@ -379,6 +388,9 @@ var supermarketBrands = map[string]bool{
 // AddressSummary reports an LLPG address-point load.
 type AddressSummary struct {
 	Read, Loaded int
+	// Streets is how many streets the address points gave (source
+	// "llpg-streets").
+	Streets int
 	// Rejected lists the rows not loaded, with line numbers and reasons.
 	Rejected []RowError
 }
@@ -443,12 +455,15 @@ func LoadAddressPoints(ctx context.Context, pool *pgxpool.Pool, r io.Reader) (Ad
 		return sum, fmt.Errorf("%w: missing columns %s (want UPRN, ADDRESS, POSTCODE, EASTING, NORTHING)", ErrNotLLPG, strings.Join(missing, ", "))
 	}
 	var rows []gazRow
+	seenUPRN := map[string]int{}
 	line := 1
 	for {
 		rec, err := cr.Read()
-		line++
 		if err == io.EOF {
 			break
+		}
+		if err == nil {
+			line, _ = cr.FieldPos(0)
 		}
 		if err != nil {
 			var pe *csv.ParseError
@@ -467,21 +482,78 @@ func LoadAddressPoints(ctx context.Context, pool *pgxpool.Pool, r io.Reader) (Ad
 			return ""
 		}
 		row, reason := llpgRow(get("uprn"), get("address"), get("postcode"), get("easting"), get("northing"))
+		if first, dup := seenUPRN[row.ref]; reason == "" && dup {
+			reason = fmt.Sprintf("UPRN %s repeats line %d", row.ref, first)
+		}
 		if reason != "" {
 			sum.Rejected = append(sum.Rejected, RowError{Line: line, Reason: reason})
 			continue
 		}
+		seenUPRN[row.ref] = line
 		rows = append(rows, row)
 	}
-	n, err := replaceSource(ctx, pool, SourceLLPG, rows)
+	streets := llpgStreets(rows)
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		n, err := replaceSourceTx(ctx, tx, SourceLLPG, rows)
+		if err != nil {
+			return err
+		}
+		sum.Loaded = n
+		sum.Streets, err = replaceSourceTx(ctx, tx, SourceLLPGStreets, streets)
+		return err
+	})
 	if err != nil {
-		return sum, err
-	}
-	sum.Loaded = n
-	if dup := len(rows) - n; dup > 0 {
-		sum.Rejected = append(sum.Rejected, RowError{Line: 0, Reason: fmt.Sprintf("%d rows repeat a UPRN seen earlier", dup)})
+		return sum, fmt.Errorf("gazetteer %s: %w", SourceLLPG, err)
 	}
 	return sum, nil
+}
+
+// llpgStreets makes one street entry per street name and town of the
+// address points, at the address nearest the mean of the street's
+// addresses (a point on the street, as for the police.uk streets): with
+// an LLPG loaded every street with an address is known, not only those
+// police.uk has named.
+func llpgStreets(rows []gazRow) []gazRow {
+	type group struct {
+		name, town string
+		members    []gazRow
+	}
+	groups := map[string]*group{}
+	var order []string
+	for _, r := range rows {
+		street := r.name
+		if m := houseRE.FindStringSubmatch(r.name); m != nil {
+			street = m[2]
+		}
+		key := NormaliseName(street) + "|" + NormaliseName(r.locality)
+		g := groups[key]
+		if g == nil {
+			g = &group{name: street, town: r.locality}
+			groups[key] = g
+			order = append(order, key)
+		}
+		g.members = append(g.members, r)
+	}
+	var out []gazRow
+	for _, key := range order {
+		g := groups[key]
+		var me, mn float64
+		for _, r := range g.members {
+			me += r.x
+			mn += r.y
+		}
+		me /= float64(len(g.members))
+		mn /= float64(len(g.members))
+		best := g.members[0]
+		for _, r := range g.members[1:] {
+			if math.Hypot(r.x-me, r.y-mn) < math.Hypot(best.x-me, best.y-mn) {
+				best = r
+			}
+		}
+		out = append(out, gazRow{kind: "street", ref: key, name: g.name, locality: g.town, points: len(g.members),
+			x: best.x, y: best.y, srid: 27700, weight: 1})
+	}
+	return out
 }
 
 func llpgRow(uprn, addr, postcode, es, ns string) (gazRow, string) {

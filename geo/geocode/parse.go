@@ -61,8 +61,11 @@ type Parsed struct {
 
 	House  string // house number or name ("12", "12a")
 	Street string // as written, without the house number ("High St")
-	Place  string // a place, landmark or business ("Tesco", "Welland Park")
-	Town   string // the last part of the address when there are several
+	// CrossStreet is the other street of a junction ("junction of High
+	// St and Church St"), tried when Street is not known.
+	CrossStreet string
+	Place       string // a place, landmark or business ("Tesco", "Welland Park")
+	Town        string // the last part of the address when there are several
 	// Qualifier is the word that located the incident relative to the
 	// place ("outside", "on or near", "rear of"), lower case.
 	Qualifier string
@@ -541,16 +544,22 @@ func postcodeReadings(area, district, inward string) ([]string, bool) {
 // ParsePostcode reads a postcode on its own, tolerating case, spacing and
 // O/0, I/1 slips; it returns the readings best first (empty if none).
 func ParsePostcode(s string) []string {
+	rs, _ := parsePostcode(s)
+	return rs
+}
+
+// parsePostcode is ParsePostcode that also says whether the first
+// reading corrected a slip.
+func parsePostcode(s string) ([]string, bool) {
 	s = strings.TrimSpace(s)
 	if len(s) > 16 {
-		return nil
+		return nil, false
 	}
 	m := postcodeRE.FindStringSubmatch(s)
 	if m == nil {
-		return nil
+		return nil, false
 	}
-	rs, _ := postcodeReadings(m[1], m[2], m[3])
-	return rs
+	return postcodeReadings(m[1], m[2], m[3])
 }
 
 // ---- addresses ----
@@ -672,9 +681,12 @@ func parseAddress(t string) Parsed {
 			}
 		}
 	}
-	// "Junction of X and Y": locate on the first street.
+	// "Junction of X and Y": locate on the first street, keep the other.
 	if p.Street != "" {
 		if i := strings.Index(strings.ToLower(p.Street), " and "); i > 0 && isStreet(p.Street[:i]) {
+			if x := strings.TrimSpace(p.Street[i+5:]); isStreet(x) {
+				p.CrossStreet = x
+			}
 			p.Street = p.Street[:i]
 		}
 	}

@@ -57,7 +57,7 @@ func TestParse(t *testing.T) {
 		{"o/s Tesco, Lutterworth", P{Kind: A, Place: "Tesco", Town: "Lutterworth", Qualifier: "o/s"}},
 		{"Welland Park", P{Kind: A, Place: "Welland Park"}},
 		{"the Square, Market Harborough", P{Kind: A, Street: "the Square", Town: "Market Harborough"}},
-		{"Junction of Leicester Road and Station Road, Lutterworth", P{Kind: A, Street: "Leicester Road", Town: "Lutterworth", Qualifier: "junction of"}},
+		{"Junction of Leicester Road and Station Road, Lutterworth", P{Kind: A, Street: "Leicester Road", CrossStreet: "Station Road", Town: "Lutterworth", Qualifier: "junction of"}},
 		{"rear of 4 Coventry Rd, Lutterworth", P{Kind: A, House: "4", Street: "Coventry Rd", Town: "Lutterworth", Qualifier: "rear of"}},
 		{"Magna Park, Lutterworth, LE17 4XT", P{Kind: A, Postcodes: []string{"LE17 4XT"}, Place: "Magna Park", Town: "Lutterworth"}},
 		// OS grid references: the square's south-west corner, exactly.

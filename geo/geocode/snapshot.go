@@ -35,7 +35,7 @@ type pcPoint struct {
 
 // snapshot is the geocoder's in-memory copy of what it matches against.
 type snapshot struct {
-	version    string
+	version    version
 	postcodes  map[string]*pcPoint // "LE16 7NJ"
 	sectors    map[string]*pcPoint // "LE16 7"
 	districts  map[string]*pcPoint // "LE16"
@@ -112,16 +112,25 @@ func ringContains(r orb.Ring, pt orb.Point) bool {
 	return in
 }
 
+// versionSQL says what the snapshot was made from: the gazetteer's
+// version, the postcodes and the district outline (reload all when they
+// change), and the newest decision (reload only the decisions).
 const versionSQL = `SELECT concat_ws('/',
 	(SELECT version FROM gazetteer_version),
 	(SELECT count(*) FROM postcodes), (SELECT max(loaded_at) FROM postcodes),
-	(SELECT max(id) FROM geocode_decisions),
-	(SELECT count(*) FROM boundaries WHERE kind = 'district'), (SELECT max(loaded_at) FROM boundaries WHERE kind = 'district'))`
+	(SELECT count(*) FROM boundaries WHERE kind = 'district'), (SELECT max(loaded_at) FROM boundaries WHERE kind = 'district')),
+	coalesce((SELECT max(id) FROM geocode_decisions), 0)`
 
-func readVersion(ctx context.Context, pool *pgxpool.Pool) (string, error) {
-	var v string
-	if err := pool.QueryRow(ctx, versionSQL).Scan(&v); err != nil {
-		return "", fmt.Errorf("geocode: gazetteer version: %w", err)
+// version is what a snapshot was made from.
+type version struct {
+	data      string // gazetteer, postcodes, district
+	decisions int64  // newest decision id
+}
+
+func readVersion(ctx context.Context, pool *pgxpool.Pool) (version, error) {
+	var v version
+	if err := pool.QueryRow(ctx, versionSQL).Scan(&v.data, &v.decisions); err != nil {
+		return v, fmt.Errorf("geocode: gazetteer version: %w", err)
 	}
 	return v, nil
 }
@@ -249,17 +258,37 @@ func loadSnapshot(ctx context.Context, pool *pgxpool.Pool) (*snapshot, error) {
 		return nil, fmt.Errorf("geocode: gazetteer: %w", err)
 	}
 
-	rows, err = pool.Query(ctx, snapDecisions)
+	if s.remembered, err = loadDecisions(ctx, pool, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// withDecisions returns a copy of s with the decisions read again: a
+// person's decision need not reload the whole gazetteer.
+func (s *snapshot) withDecisions(ctx context.Context, pool *pgxpool.Pool, v version) (*snapshot, error) {
+	c := *s
+	var err error
+	if c.remembered, err = loadDecisions(ctx, pool, s); err != nil {
+		return nil, err
+	}
+	c.version = v
+	return &c, nil
+}
+
+func loadDecisions(ctx context.Context, pool *pgxpool.Pool, s *snapshot) (map[string]Candidate, error) {
+	out := map[string]Candidate{}
+	rows, err := pool.Query(ctx, snapDecisions)
 	if err != nil {
 		return nil, fmt.Errorf("geocode: decisions: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var id int64
 		var key string
 		c := Candidate{Confidence: 1}
 		var method string
 		if err := rows.Scan(&id, &key, &method, &c.Label, &c.EntryID, &c.Easting, &c.Northing, &c.Lon, &c.Lat); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		c.Method = MethodRemembered
@@ -270,13 +299,12 @@ func loadSnapshot(ctx context.Context, pool *pgxpool.Pool) (*snapshot, error) {
 			c.Label = "decided by a person (" + method + ")"
 		}
 		c.InDistrict = s.inDistrict(c.Easting, c.Northing)
-		s.remembered[key] = c
+		out[key] = c
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("geocode: decisions: %w", err)
 	}
-	return s, nil
+	return out, nil
 }
 
 // inDistrict tests a BNG point against the district outline; with no
