@@ -23,7 +23,8 @@ import (
 // The analysis API: the hotspot engine's current run (geo/hotspot) for
 // the people who plan campaigns from it.
 //
-//	GET /api/hotspots                  hotspot polygons with their numbers (GeoJSON)
+//	GET /api/hotspots                  hotspot polygons with their numbers (GeoJSON);
+//	                                   ?location (or place), priority, window, method, confidence
 //	GET /api/locations                 the named places with headline numbers
 //	GET /api/locations/{slug}/summary  one place: counts by priority and month,
 //	                                   trend and peaks per priority and window
@@ -72,9 +73,16 @@ func strictQuery(r *http.Request, known ...string) (url.Values, error) {
 	return q, nil
 }
 
-// hotspotFilter reads place, priority, window, method and confidence.
+// hotspotFilter reads location (or its alias place), priority, window,
+// method and confidence.
 func hotspotFilter(q url.Values) (hotspot.Filter, error) {
-	f := hotspot.Filter{Place: q.Get("place"), Window: q.Get("window"), Method: q.Get("method")}
+	f := hotspot.Filter{Place: q.Get("location"), Window: q.Get("window"), Method: q.Get("method")}
+	if p := q.Get("place"); p != "" {
+		if f.Place != "" {
+			return f, apiBadParam("location and place are the same parameter: give one")
+		}
+		f.Place = p
+	}
 	switch p := q.Get("priority"); p {
 	case "":
 	case "all":
@@ -125,7 +133,7 @@ type feature[P any] struct {
 }
 
 func (a *analysis) hotspots(w http.ResponseWriter, r *http.Request) error {
-	q, err := strictQuery(r, "place", "priority", "window", "method", "confidence")
+	q, err := strictQuery(r, "location", "place", "priority", "window", "method", "confidence")
 	if err != nil {
 		return err
 	}
@@ -230,17 +238,17 @@ ORDER BY confidence DESC, count DESC NULLS LAST`
 
 // publicHotspots serves GET /api/public/hotspots?place=&priority=&window=&confidence=.
 func (a *PoliceAPI) publicHotspots(w http.ResponseWriter, r *http.Request) error {
-	q, err := strictQuery(r, "place", "priority", "window", "confidence")
+	q, err := strictQuery(r, "location", "place", "priority", "window", "confidence")
 	if err != nil {
 		return err
-	}
-	place := q.Get("place")
-	if place == "" {
-		place = "harborough-district"
 	}
 	f, err := hotspotFilter(q)
 	if err != nil {
 		return err
+	}
+	place := f.Place
+	if place == "" {
+		place = "harborough-district"
 	}
 	prio := 0
 	if f.Priority != nil {

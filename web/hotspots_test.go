@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/harborough-csp/hotspot/geo/auth"
@@ -79,7 +82,9 @@ func TestAnalysisAPI(t *testing.T) {
 		code   int
 		says   string
 	}{
-		{"/api/hotspots?priorty=3", 400, "priorty\\\": want place, priority, window, method, confidence"},
+		{"/api/hotspots?priorty=3", 400, "priorty\\\": want location, place, priority, window, method, confidence"},
+		{"/api/hotspots?location=lutterworth&place=fleckney", 400, "give one"},
+		{"/api/hotspots?location=atlantis", 404, "GET /api/locations lists the places"},
 		{"/api/hotspots?priority=9", 400, "want 1 to 5"},
 		{"/api/hotspots?priority=3&priority=4", 400, "given 2 times"},
 		{"/api/hotspots?window=last-2", 400, "want last-1, last-3 or last-12"},
@@ -115,7 +120,7 @@ func TestAnalysisAPI(t *testing.T) {
 	}{
 		{"", "true"},
 		{"?place=harborough-district&priority=all&window=last-12&method=gi-star", "s.place = 'harborough-district' AND s.priority = 0 AND s.time_window = 'last-12' AND s.method = 'gi-star'"},
-		{"?place=lutterworth&priority=3&window=last-3", "s.place = 'lutterworth' AND s.priority = 3 AND s.time_window = 'last-3'"},
+		{"?location=lutterworth&priority=3&window=last-3", "s.place = 'lutterworth' AND s.priority = 3 AND s.time_window = 'last-3'"},
 		{"?method=kde&window=last-1", "s.method = 'kde' AND s.time_window = 'last-1'"},
 		{"?confidence=99", "h.confidence >= 99"},
 	}
@@ -254,5 +259,46 @@ func TestPublicHotspots(t *testing.T) {
 	if bad != 0 {
 		t.Errorf("%d of %d public hot cells publish a count other than the public data's own", bad, checked)
 	}
-	t.Logf("%d public hot cells served, %d checked against open.crimes", served, checked)
+	// And each outline is a cell of a fixed hexagon grid (flat-topped,
+	// origin at the National Grid's), to within a millimetre: its corners
+	// are arithmetic on the cell size, so no corner can carry where a
+	// crime was.
+	rows, err = f.main.Query(ctx, `SELECT ST_AsBinary(ST_Transform(geom, 27700)) FROM open.hotspot_cells`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offGrid := 0
+	var g []byte
+	_, err = pgx.ForEachRow(rows, []any{&g}, func() error {
+		geom, err := wkb.Unmarshal(g)
+		if err != nil {
+			return err
+		}
+		ring := geom.(orb.Polygon)[0]
+		var cx, cy float64
+		for _, p := range ring[:6] {
+			cx, cy = cx+p[0]/6, cy+p[1]/6
+		}
+		size := math.Hypot(ring[1][0]-ring[0][0], ring[1][1]-ring[0][1])
+		grid := hotspot.Grid{Size: math.Round(size)}
+		want := grid.Polygon(grid.CellAt(cx, cy))[0]
+		for i, p := range ring[:6] {
+			match := false
+			for _, w := range want {
+				if math.Hypot(p[0]-w[0], p[1]-w[1]) < 0.001 {
+					match = true
+				}
+			}
+			if !match {
+				offGrid++
+				t.Errorf("public hot cell corner %d at %v is not a corner of the %v m grid's cell %v", i, p, grid.Size, want)
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d public hot cells served, %d checked against open.crimes, %d off the grid", served, checked, offGrid)
 }
