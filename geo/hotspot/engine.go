@@ -41,6 +41,15 @@ const (
 	MethodKDE    = "kde"
 )
 
+// MinHotspotIncidents is the fewest incidents a hotspot polygon must hold
+// in its window to be kept. Gi* can call an empty cell hot (its
+// neighbours are busy, so its neighbourhood is), and a KDE contour can
+// reach into an empty corner; a polygon holding zero or one incident gives
+// a campaign nowhere to go, so such parts are dropped (the set's
+// parameters count them as dropped_under_min_incidents). The significant
+// cells around them still form the hotspots that hold the incidents.
+const MinHotspotIncidents = 2
+
 // DefaultKDEShare is the share of a place's area the KDE contour keeps:
 // the densest 5%. The scorecard (hotspot evaluate) compares methods at its
 // own share.
@@ -644,6 +653,20 @@ func fill(in *input, pd *placeData, sc *scratch, s *Set, w Window, pr int, of fu
 		if len(hs.RepeatLocations) > 10 {
 			hs.RepeatLocations = hs.RepeatLocations[:10]
 		}
+	}
+	// Drop parts with fewer than MinHotspotIncidents incidents.
+	kept := s.Hotspots[:0]
+	dropped := 0
+	for _, hs := range s.Hotspots {
+		if hs.Incidents >= MinHotspotIncidents {
+			kept = append(kept, hs)
+		} else {
+			dropped++
+		}
+	}
+	s.Hotspots = kept
+	if dropped > 0 {
+		s.Parameters["dropped_under_min_incidents"] = dropped
 	}
 	// Rank by incidents within each confidence level.
 	byLevel := map[int][]*Hotspot{}
