@@ -249,7 +249,9 @@ type Set struct {
 	// YoY the same for the previous equal window and a year earlier
 	// (nil when the data does not cover those months).
 	PlaceIncidents int
-	// Profile is the aoristic profile of those incidents.
+	// Profile is the aoristic profile of those incidents; Monthly their
+	// count per month back from the latest (index 0), for last-12 sets.
+	Monthly       []int
 	Profile       Profile
 	PrevIncidents *int
 	YoYIncidents  *int
@@ -418,10 +420,17 @@ func analyseOne(in *input, pd *placeData, pp *placePrep, pr int, w Window, p Par
 	counts := make([]float64, len(cells))
 	cur, prev, yoy := 0, 0, 0
 	var prof Profile
+	var monthly []int
+	if w.Months == 12 {
+		monthly = make([]int, history)
+	}
 	for _, sl := range pd.slices(pr, windowRanges(w)) {
 		for i := range sl {
 			r := &sl[i]
 			m := int(r.month)
+			if monthly != nil {
+				monthly[m]++
+			}
 			switch {
 			case m < w.Months:
 				counts[r.cell]++
@@ -437,6 +446,7 @@ func analyseOne(in *input, pd *placeData, pp *placePrep, pr int, w Window, p Par
 	}
 	base.PlaceIncidents = cur
 	base.Profile = prof
+	base.Monthly = monthly
 	if in.coveredRange(w.Months, 2*w.Months) {
 		base.PrevIncidents = &prev
 	}

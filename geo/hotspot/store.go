@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 	_ "time/tzdata" // Europe/London even where the system has no zoneinfo
 
@@ -307,11 +309,14 @@ func load(ctx context.Context, tx pgx.Tx, opts Options) (*input, error) {
 	return in, nil
 }
 
-const insertRunSQL = `INSERT INTO hotspot_runs (data_version, latest_month, synthetic, incidents, parameters, trigger)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`
+const insertRunSQL = `INSERT INTO hotspot_runs (data_version, latest_month, synthetic, incidents, parameters, trigger, months_with_data)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`
 
-const insertSetsSQL = `INSERT INTO hotspot_sets (run_id, place, priority, time_window, month_from, month_to, method, place_incidents, prev_incidents, yoy_incidents, profile, parameters)
-SELECT $1, * FROM unnest($2::text[], $3::smallint[], $4::text[], $5::date[], $6::date[], $7::text[], $8::integer[], $9::integer[], $10::integer[], $11::jsonb[], $12::jsonb[])`
+const insertSetsSQL = `INSERT INTO hotspot_sets (run_id, place, priority, time_window, month_from, month_to, method, place_incidents, prev_incidents, yoy_incidents, profile, parameters, monthly)
+SELECT $1, v.place, v.priority, v.time_window, v.month_from, v.month_to, v.method, v.cur, v.prev, v.yoy, v.profile, v.parameters,
+	CASE WHEN v.monthly = '' THEN NULL ELSE string_to_array(v.monthly, ',')::integer[] END
+FROM unnest($2::text[], $3::smallint[], $4::text[], $5::date[], $6::date[], $7::text[], $8::integer[], $9::integer[], $10::integer[], $11::jsonb[], $12::jsonb[], $13::text[])
+	AS v(place, priority, time_window, month_from, month_to, method, cur, prev, yoy, profile, parameters, monthly)`
 
 const setIDsSQL = `SELECT id, place, priority, time_window, method FROM hotspot_sets WHERE run_id = $1`
 
@@ -393,7 +398,13 @@ func rebuild(ctx context.Context, tx pgx.Tx, opts Options, sum *Summary) error {
 	if !in.latest.IsZero() {
 		latest = &in.latest
 	}
-	if err := tx.QueryRow(ctx, insertRunSQL, version, latest, opts.Synthetic, sum.Incidents, params, opts.Trigger).Scan(&sum.RunID); err != nil {
+	withData := []time.Time{}
+	for m := history - 1; m >= 0 && latest != nil; m-- {
+		if in.covered[m] {
+			withData = append(withData, in.latest.AddDate(0, -m, 0))
+		}
+	}
+	if err := tx.QueryRow(ctx, insertRunSQL, version, latest, opts.Synthetic, sum.Incidents, params, opts.Trigger, withData).Scan(&sum.RunID); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	if err := writeSets(ctx, tx, sum.RunID, sets, sum); err != nil {
@@ -434,17 +445,25 @@ func writeSets(ctx context.Context, tx pgx.Tx, runID int64, sets []*Set, sum *Su
 	cur := make([]int32, n)
 	prev, yoy := make([]*int32, n), make([]*int32, n)
 	profs, params := make([][]byte, n), make([][]byte, n)
+	monthly := make([]string, n)
 	for i, s := range sets {
 		places[i], windows[i], methods[i], prios[i] = s.Place, s.Window, s.Method, int16(s.Priority)
 		froms[i], tos[i], cur[i] = s.From, s.To, int32(s.PlaceIncidents)
 		prev[i], yoy[i] = i32(s.PrevIncidents), i32(s.YoYIncidents)
 		profs[i], _ = json.Marshal(s.Profile.toJSON())
+		if s.Monthly != nil {
+			parts := make([]string, len(s.Monthly))
+			for k, v := range s.Monthly {
+				parts[k] = strconv.Itoa(v)
+			}
+			monthly[i] = strings.Join(parts, ",")
+		}
 		var err error
 		if params[i], err = json.Marshal(s.Parameters); err != nil {
 			return fmt.Errorf("set parameters: %w", err)
 		}
 	}
-	if _, err := tx.Exec(ctx, insertSetsSQL, runID, places, prios, windows, froms, tos, methods, cur, prev, yoy, profs, params); err != nil {
+	if _, err := tx.Exec(ctx, insertSetsSQL, runID, places, prios, windows, froms, tos, methods, cur, prev, yoy, profs, params, monthly); err != nil {
 		return fmt.Errorf("sets: %w", err)
 	}
 	ids := map[setKey]int64{}
