@@ -4,8 +4,8 @@ import (
 	"context"
 	"sort"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/harborough-csp/hotspot/geo/hotspot"
 	"github.com/harborough-csp/hotspot/geo/store/storetest"

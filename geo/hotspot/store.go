@@ -193,10 +193,18 @@ func load(ctx context.Context, tx pgx.Tx, opts Options) (*input, error) {
 		return nil, err
 	}
 	catIndex := map[string]int16{}
-	locs := map[*placeData]map[[2]int64]int32{}
 	from := in.latest.AddDate(0, -(history - 1), 0)
 	to := in.latest.AddDate(0, 1, 0)
 	lm := in.latest.Year()*12 + int(in.latest.Month())
+	// Capacity from the planner's row estimate: a million rows appended
+	// one by one would be copied over and over.
+	var est float64
+	if err := tx.QueryRow(ctx, `SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'incidents'::regclass`).Scan(&est); err != nil {
+		return nil, fmt.Errorf("incidents estimate: %w", err)
+	}
+	if !opts.Synthetic {
+		est = 0
+	}
 	q := incidentsSQL
 	if opts.Synthetic {
 		q = incidentsWithSyntheticSQL
@@ -208,6 +216,10 @@ func load(ctx context.Context, tx pgx.Tx, opts Options) (*input, error) {
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
 	}
+	all := make([]row, 0, min(int(est), 20_000_000))
+	// One bit per place for each kept row.
+	stride := (len(in.places) + 63) / 64
+	masks := make([]uint64, 0, cap(all)*stride)
 	outlines := make([]*Outline, len(in.places))
 	for i, pd := range in.places {
 		outlines[i] = NewOutline(pd.geom)
@@ -261,29 +273,63 @@ func load(ctx context.Context, tx pgx.Tx, opts Options) (*input, error) {
 		// Any located incident marks its month as covered by the data,
 		// whether or not it lies in a place.
 		in.covered[m] = true
-		first := true
-		for pi, pd := range in.places {
-			if !outlines[pi].Contains(r.x, r.y) {
+		// First pass: keep the incident once, with a bit per place it
+		// lies in; rows per place are made once their number is known.
+		var mask []uint64
+		if n := len(masks); n+stride <= cap(masks) {
+			mask = masks[n : n+stride]
+		} else {
+			mask = make([]uint64, stride)
+		}
+		clear(mask)
+		inAny := false
+		for pi := range in.places {
+			if outlines[pi].Contains(r.x, r.y) {
+				mask[pi/64] |= 1 << (pi % 64)
+				inAny = true
+			}
+		}
+		if !inAny {
+			continue
+		}
+		r.month = int16(m)
+		r.priority = prio[cat]
+		ci, ok := catIndex[cat]
+		if !ok {
+			ci = int16(len(in.categories))
+			catIndex[cat] = ci
+			in.categories = append(in.categories, cat)
+		}
+		r.cat = ci
+		in.timeKey(&r, of, ot)
+		all = append(all, r)
+		masks = append(masks, mask...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("incidents: %w", err)
+	}
+	if opts.Synthetic {
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_indexscan = on`); err != nil {
+			return nil, err
+		}
+	}
+	// Second pass: each place's rows, sized exactly, with its distinct
+	// points numbered through a map sized up front.
+	for pi, pd := range in.places {
+		word, bit := pi/64, uint64(1)<<(pi%64)
+		n := 0
+		for i := range all {
+			if masks[i*stride+word]&bit != 0 {
+				n++
+			}
+		}
+		pd.rows = make([]row, 0, n)
+		lk := make(map[[2]int64]int32, n)
+		for i := range all {
+			if masks[i*stride+word]&bit == 0 {
 				continue
 			}
-			if first {
-				first = false
-				r.month = int16(m)
-				r.priority = prio[cat]
-				ci, ok := catIndex[cat]
-				if !ok {
-					ci = int16(len(in.categories))
-					catIndex[cat] = ci
-					in.categories = append(in.categories, cat)
-				}
-				r.cat = ci
-				in.timeKey(&r, of, ot)
-			}
-			lk := locs[pd]
-			if lk == nil {
-				lk = map[[2]int64]int32{}
-				locs[pd] = lk
-			}
+			r := all[i]
 			key := [2]int64{int64(math.Round(r.x * 10)), int64(math.Round(r.y * 10))}
 			li, ok := lk[key]
 			if !ok {
@@ -292,14 +338,6 @@ func load(ctx context.Context, tx pgx.Tx, opts Options) (*input, error) {
 			}
 			r.loc = li
 			pd.rows = append(pd.rows, r)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("incidents: %w", err)
-	}
-	if opts.Synthetic {
-		if _, err := tx.Exec(ctx, `SET LOCAL enable_indexscan = on`); err != nil {
-			return nil, err
 		}
 	}
 	for _, pd := range in.places {
