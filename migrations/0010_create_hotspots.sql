@@ -25,6 +25,9 @@ CREATE TABLE hotspot_runs (
     -- default; only when asked (benchmarks, demonstrations).
     synthetic     boolean NOT NULL,
     incidents     integer NOT NULL DEFAULT 0,
+    -- The months (first days) in the 24 months back from latest_month that
+    -- hold any located incident: trends are NULL where these are missing.
+    months_with_data date[] NOT NULL DEFAULT '{}',
     -- Every parameter of the run (cell-size rule bounds, band, levels,
     -- KDE share, minimum count...), so a result can be reproduced.
     parameters    jsonb NOT NULL,
@@ -59,6 +62,10 @@ CREATE TABLE hotspot_sets (
     -- The place's aoristic profile for this priority and window (same
     -- shape as hotspots.profile), for the place summary's peaks.
     profile       jsonb NOT NULL,
+    -- Incidents of this priority in the place per month, latest month
+    -- first, 24 months back (filled for the last-12 windows, which read
+    -- them all; NULL otherwise), for the place summary.
+    monthly       integer[],
     -- Method parameters: Gi* cell size, band, cells, BH cut-offs; KDE
     -- bandwidth, raster cell, area share, threshold. And notes (too few
     -- cells, no variance...).

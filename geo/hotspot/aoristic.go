@@ -10,7 +10,8 @@ import "time"
 //
 // Records known only to the month (police.uk's) add to Month only: a
 // month-long interval says nothing about the weekday or hour, and spreading
-// it evenly would only flatten the other records' peaks. Records counts
+// it evenly would only flatten the other records' peaks. The same goes for
+// any interval longer than 31 days. Records counts
 // every record added, Timed those that also added to Weekday and Hour.
 type Profile struct {
 	Month   [12]float64
@@ -54,8 +55,9 @@ func (p *Profile) Add(from, to time.Time, loc *time.Location) {
 // Spread calls piece for each part of [from, to) lying in one month of the
 // year (1-12), weekday (0 = Sunday) and hour on loc's clock, with the
 // share w of the interval's duration it covers (the shares sum to 1). For
-// a month-only interval (MonthOnly) weekday and hour are -1 and there is
-// one piece per month; it then returns false ("not timed").
+// a month-only interval (MonthOnly), or one longer than 31 days, weekday
+// and hour are -1 and there is one piece per month (UTC months); it then
+// returns false ("not timed").
 func Spread(from, to time.Time, loc *time.Location, piece func(month, weekday, hour int, w float64)) (timed bool) {
 	if loc == nil {
 		loc = time.UTC
@@ -64,10 +66,15 @@ func Spread(from, to time.Time, loc *time.Location, piece func(month, weekday, h
 		to = from.Add(time.Nanosecond)
 	}
 	total := to.Sub(from).Seconds()
-	if MonthOnly(from, to) {
-		// UTC months: the interval is whole UTC months.
+	// Whole months, or a span longer than a month, whose weekdays and
+	// hours would be all but uniform: months only (and a bounded walk
+	// however long the span).
+	if MonthOnly(from, to) || to.Sub(from) > 31*24*time.Hour {
 		for t := from.UTC(); t.Before(to); {
 			next := time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+			if next.After(to) {
+				next = to
+			}
 			piece(int(t.Month()), -1, -1, next.Sub(t).Seconds()/total)
 			t = next
 		}

@@ -41,6 +41,15 @@ const (
 	MethodKDE    = "kde"
 )
 
+// MinHotspotIncidents is the fewest incidents a hotspot polygon must hold
+// in its window to be kept. Gi* can call an empty cell hot (its
+// neighbours are busy, so its neighbourhood is), and a KDE contour can
+// reach into an empty corner; a polygon holding zero or one incident gives
+// a campaign nowhere to go, so such parts are dropped (the set's
+// parameters count them as dropped_under_min_incidents). The significant
+// cells around them still form the hotspots that hold the incidents.
+const MinHotspotIncidents = 2
+
 // DefaultKDEShare is the share of a place's area the KDE contour keeps:
 // the densest 5%. The scorecard (hotspot evaluate) compares methods at its
 // own share.
@@ -73,6 +82,64 @@ type placeData struct {
 	// locRow[l] is the first row at distinct point l.
 	locRow     []int32
 	locSnapped []bool // some police.uk record lies on the point
+	// start[k] is the first row with priority*history+month = k (see order).
+	start [6*history + 1]int
+}
+
+// order sorts rows by (priority, month) with a counting sort and records
+// where each (priority, month) run starts, so an analysis reads only its
+// priority's rows in the months it needs.
+func (pd *placeData) order() {
+	const keys = 6 * history
+	var count [keys + 1]int
+	for i := range pd.rows {
+		count[int(pd.rows[i].priority)*history+int(pd.rows[i].month)+1]++
+	}
+	for k := 1; k <= keys; k++ {
+		count[k] += count[k-1]
+	}
+	pd.start = count
+	sorted := make([]row, len(pd.rows))
+	next := count
+	for i := range pd.rows {
+		k := int(pd.rows[i].priority)*history + int(pd.rows[i].month)
+		sorted[next[k]] = pd.rows[i]
+		next[k]++
+	}
+	pd.rows = sorted
+}
+
+// slices returns the rows of priority pr (0: every priority, including
+// rows of no priority) whose months (back from the latest) fall in the
+// given [from, to) ranges, which must not overlap.
+func (pd *placeData) slices(pr int, ranges [][2]int) [][]row {
+	var out [][]row
+	p0, p1 := pr, pr
+	if pr == 0 {
+		p0, p1 = 0, 5
+	}
+	for p := p0; p <= p1; p++ {
+		for _, rg := range ranges {
+			a, b := max(0, rg[0]), min(history, rg[1])
+			if a >= b {
+				continue
+			}
+			if sl := pd.rows[pd.start[p*history+a]:pd.start[p*history+b]]; len(sl) > 0 {
+				out = append(out, sl)
+			}
+		}
+	}
+	return out
+}
+
+// windowRanges are the months an analysis of w reads: the window and the
+// previous equal window, [0, 2w), and the window a year earlier,
+// [12, 12+w), merged where they overlap.
+func windowRanges(w Window) [][2]int {
+	if 2*w.Months >= 12 {
+		return [][2]int{{0, max(2*w.Months, 12+w.Months)}}
+	}
+	return [][2]int{{0, 2 * w.Months}, {12, 12 + w.Months}}
 }
 
 // index fills locRow and the scratch space from rows (row.loc must be
@@ -182,7 +249,9 @@ type Set struct {
 	// YoY the same for the previous equal window and a year earlier
 	// (nil when the data does not cover those months).
 	PlaceIncidents int
-	// Profile is the aoristic profile of those incidents.
+	// Profile is the aoristic profile of those incidents; Monthly their
+	// count per month back from the latest (index 0), for last-12 sets.
+	Monthly       []int
 	Profile       Profile
 	PrevIncidents *int
 	YoYIncidents  *int
@@ -351,26 +420,33 @@ func analyseOne(in *input, pd *placeData, pp *placePrep, pr int, w Window, p Par
 	counts := make([]float64, len(cells))
 	cur, prev, yoy := 0, 0, 0
 	var prof Profile
-	for i := range pd.rows {
-		r := &pd.rows[i]
-		if pr != 0 && int(r.priority) != pr {
-			continue
-		}
-		m := int(r.month)
-		switch {
-		case m < w.Months:
-			counts[r.cell]++
-			cur++
-			in.addTo(&prof, r)
-		case m < 2*w.Months:
-			prev++
-		}
-		if m >= 12 && m < 12+w.Months {
-			yoy++
+	var monthly []int
+	if w.Months == 12 {
+		monthly = make([]int, history)
+	}
+	for _, sl := range pd.slices(pr, windowRanges(w)) {
+		for i := range sl {
+			r := &sl[i]
+			m := int(r.month)
+			if monthly != nil {
+				monthly[m]++
+			}
+			switch {
+			case m < w.Months:
+				counts[r.cell]++
+				cur++
+				in.addTo(&prof, r)
+			case m < 2*w.Months:
+				prev++
+			}
+			if m >= 12 && m < 12+w.Months {
+				yoy++
+			}
 		}
 	}
 	base.PlaceIncidents = cur
 	base.Profile = prof
+	base.Monthly = monthly
 	if in.coveredRange(w.Months, 2*w.Months) {
 		base.PrevIncidents = &prev
 	}
@@ -484,10 +560,9 @@ func kdeSet(in *input, pd *placeData, sc *scratch, s *Set, g Grid, cells []Cell,
 	}
 	b = b.Pad(h)
 	var kp []WeightedPoint
-	for i := range pd.rows {
-		r := &pd.rows[i]
-		if int(r.month) < w.Months && (pr == 0 || int(r.priority) == pr) {
-			kp = append(kp, WeightedPoint{r.x, r.y, 1})
+	for _, sl := range pd.slices(pr, [][2]int{{0, w.Months}}) {
+		for i := range sl {
+			kp = append(kp, WeightedPoint{sl[i].x, sl[i].y, 1})
 		}
 	}
 	ras := KDEGridded(kp, h, cell, b)
@@ -554,38 +629,37 @@ func fill(in *input, pd *placeData, sc *scratch, s *Set, w Window, pr int, of fu
 	cats := make([]int, n*nc)
 	buf := make([]int32, 0, 4)
 	locCount, touched := sc.locCount, sc.touched[:0]
-	for i := range pd.rows {
-		r := &pd.rows[i]
-		if pr != 0 && int(r.priority) != pr {
-			continue
-		}
-		m := int(r.month)
-		inCur, inPrev, inYoY := m < w.Months, m >= w.Months && m < 2*w.Months, m >= 12 && m < 12+w.Months
-		if !inCur && !inPrev && !inYoY {
-			continue
-		}
-		hs := of(r, buf[:0])
-		if len(hs) == 0 {
-			continue
-		}
-		if inCur {
-			if locCount[r.loc] == 0 {
-				touched = append(touched, r.loc)
+	for _, sl := range pd.slices(pr, windowRanges(w)) {
+		for i := range sl {
+			r := &sl[i]
+			m := int(r.month)
+			inCur, inPrev, inYoY := m < w.Months, m >= w.Months && m < 2*w.Months, m >= 12 && m < 12+w.Months
+			if !inCur && !inPrev && !inYoY {
+				continue
 			}
-			locCount[r.loc]++
-		}
-		for _, h := range hs {
-			if inPrev {
-				prev[h]++
-			}
-			if inYoY {
-				yoy[h]++
+			hs := of(r, buf[:0])
+			if len(hs) == 0 {
+				continue
 			}
 			if inCur {
-				hp := s.Hotspots[h]
-				hp.Incidents++
-				in.addTo(&hp.Profile, r)
-				cats[int(h)*nc+int(r.cat)]++
+				if locCount[r.loc] == 0 {
+					touched = append(touched, r.loc)
+				}
+				locCount[r.loc]++
+			}
+			for _, h := range hs {
+				if inPrev {
+					prev[h]++
+				}
+				if inYoY {
+					yoy[h]++
+				}
+				if inCur {
+					hp := s.Hotspots[h]
+					hp.Incidents++
+					in.addTo(&hp.Profile, r)
+					cats[int(h)*nc+int(r.cat)]++
+				}
 			}
 		}
 	}
@@ -644,6 +718,20 @@ func fill(in *input, pd *placeData, sc *scratch, s *Set, w Window, pr int, of fu
 		if len(hs.RepeatLocations) > 10 {
 			hs.RepeatLocations = hs.RepeatLocations[:10]
 		}
+	}
+	// Drop parts with fewer than MinHotspotIncidents incidents.
+	kept := s.Hotspots[:0]
+	dropped := 0
+	for _, hs := range s.Hotspots {
+		if hs.Incidents >= MinHotspotIncidents {
+			kept = append(kept, hs)
+		} else {
+			dropped++
+		}
+	}
+	s.Hotspots = kept
+	if dropped > 0 {
+		s.Parameters["dropped_under_min_incidents"] = dropped
 	}
 	// Rank by incidents within each confidence level.
 	byLevel := map[int][]*Hotspot{}

@@ -299,18 +299,11 @@ FROM hotspot_sets s JOIN hotspot_current c ON c.run_id = s.run_id
 WHERE s.place = $1 AND s.method = '` + MethodGiStar + `'
 ORDER BY s.priority, s.month_to - s.month_from, s.time_window`
 
-// monthlySQL counts a place's incidents by priority and month, the same
-// rows the run analysed (synthetic ones only if the run included them).
-const monthlySQL = `SELECT coalesce(cp.priority, 0), date_trunc('month', i.occurred_from AT TIME ZONE 'UTC')::date, count(*)
-FROM places pl
-JOIN incidents i ON ST_Intersects(pl.geom_bng, i.geom_bng)
-LEFT JOIN category_priorities cp ON cp.category = i.category
-WHERE pl.slug = $1 AND i.occurred_from >= $2 AND i.occurred_from < $3 AND (NOT i.synthetic OR $4)
-GROUP BY 1, 2`
-
-// monthsWithDataSQL lists the months (in the range) that hold any incident.
-const monthsWithDataSQL = `SELECT DISTINCT date_trunc('month', occurred_from AT TIME ZONE 'UTC')::date FROM incidents
-WHERE occurred_from >= $1 AND occurred_from < $2 AND (NOT synthetic OR $3)`
+// monthlySQL gives, per priority, the place's monthly counts stored by
+// the run (latest month first) and the run's months with data.
+const monthlySQL = `SELECT s.priority, s.monthly, r.months_with_data
+FROM hotspot_sets s JOIN hotspot_current c ON c.run_id = s.run_id JOIN hotspot_runs r ON r.id = s.run_id
+WHERE s.place = $1 AND s.time_window = 'last-12' AND s.method = '` + MethodGiStar + `' AND s.monthly IS NOT NULL`
 
 // SummaryOf returns a place's summary from the current run: counts by
 // priority per month, and per priority and window the trend and peaks.
@@ -331,51 +324,31 @@ func SummaryOf(ctx context.Context, pool *pgxpool.Pool, slug string) (PlaceSumma
 			return nil
 		}
 		latest := ps.Run.LatestMonth.UTC()
-		from, to := latest.AddDate(0, -11, 0), latest.AddDate(0, 1, 0)
-		have := map[string]bool{}
-		rows, err := tx.Query(ctx, monthsWithDataSQL, from, to, ps.Run.Synthetic)
-		if err != nil {
-			return err
-		}
-		ms, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
-		if err != nil {
-			return err
-		}
-		for _, m := range ms {
-			have[m.Format("2006-01")] = true
-		}
-		for m := from; m.Before(to); m = m.AddDate(0, 1, 0) {
+		from := latest.AddDate(0, -11, 0)
+		for m := from; !m.After(latest); m = m.AddDate(0, 1, 0) {
 			ps.Months = append(ps.Months, m.Format("2006-01"))
 		}
 		ps.ByPriority = make([]PriorityMonths, 6)
 		for p := range ps.ByPriority {
-			ps.ByPriority[p].Priority = p
-			ps.ByPriority[p].Counts = make([]*int, len(ps.Months))
-			for i, m := range ps.Months {
-				if have[m] {
-					ps.ByPriority[p].Counts[i] = new(int)
-				}
-			}
+			ps.ByPriority[p] = PriorityMonths{Priority: p, Counts: make([]*int, len(ps.Months))}
 		}
-		rows, err = tx.Query(ctx, monthlySQL, slug, from, to, ps.Run.Synthetic)
+		rows, err := tx.Query(ctx, monthlySQL, slug)
 		if err != nil {
 			return err
 		}
 		var pr int16
-		var month time.Time
-		var n int64
-		_, err = pgx.ForEachRow(rows, []any{&pr, &month, &n}, func() error {
-			i := (month.Year()*12 + int(month.Month())) - (from.Year()*12 + int(from.Month()))
-			if i < 0 || i >= len(ps.Months) {
-				return nil
+		var monthly []int32
+		var withData []time.Time
+		_, err = pgx.ForEachRow(rows, []any{&pr, &monthly, &withData}, func() error {
+			have := map[string]bool{}
+			for _, m := range withData {
+				have[m.Format("2006-01")] = true
 			}
-			for _, p := range []int{0, int(pr)} {
-				if ps.ByPriority[p].Counts[i] == nil {
-					ps.ByPriority[p].Counts[i] = new(int)
-				}
-				*ps.ByPriority[p].Counts[i] += int(n)
-				if pr == 0 {
-					break
+			for i, m := range ps.Months {
+				back := len(ps.Months) - 1 - i
+				if have[m] && back < len(monthly) && int(pr) < len(ps.ByPriority) {
+					v := int(monthly[back])
+					ps.ByPriority[pr].Counts[i] = &v
 				}
 			}
 			return nil

@@ -509,6 +509,10 @@ func TestAoristic(t *testing.T) {
 		// An exact timestamp (one second) lands wholly in its hour.
 		{"instant", "2024-02-14T18:45:10Z", "2024-02-14T18:45:11Z", time.UTC,
 			w{month: map[int]float64{1: 1}, weekday: map[int]float64{3: 1}, hour: map[int]float64{18: 1}, timed: true}},
+		// 40 days from 20 January 12:00: 11.5 days in January, 28.5 in
+		// February; longer than 31 days, so months only.
+		{"forty days", "2024-01-20T12:00:00Z", "2024-02-29T12:00:00Z", time.UTC,
+			w{month: map[int]float64{0: 11.5 / 40, 1: 28.5 / 40}}},
 		// 15 minutes in hour 9 and 45 in hour 10: a quarter and three quarters.
 		{"uneven", "2024-02-14T09:45:00Z", "2024-02-14T10:45:00Z", time.UTC,
 			w{month: map[int]float64{1: 1}, weekday: map[int]float64{3: 1}, hour: map[int]float64{9: 0.25, 10: 0.75}, timed: true}},

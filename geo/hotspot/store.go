@@ -2,10 +2,13 @@ package hotspot
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 	_ "time/tzdata" // Europe/London even where the system has no zoneinfo
 
@@ -152,6 +155,22 @@ const incidentsWithSyntheticSQL = `SELECT ST_X(i.geom_bng), ST_Y(i.geom_bng), i.
 FROM incidents i
 WHERE i.geom_bng IS NOT NULL AND i.occurred_from >= $1 AND i.occurred_from < $2`
 
+// pgEpoch is the zero of PostgreSQL's binary timestamps.
+var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func binary64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+// pgTime decodes a binary timestamptz; ±infinity (and anything past year
+// 9999) comes back as ok = false.
+func pgTime(b []byte) (t time.Time, ok bool) {
+	us := int64(binary64(b))
+	const limit = 250000 * 365 * 24 * 3600 * 1000000 // about 250,000 years of microseconds
+	if us > limit || us < -limit {
+		return time.Time{}, false
+	}
+	return pgEpoch.Add(time.Duration(us/1000000) * time.Second).Add(time.Duration(us%1000000) * time.Microsecond), true
+}
+
 const dataVersionSQL = `SELECT version FROM data_version`
 
 func load(ctx context.Context, tx pgx.Tx, opts Options) (*input, error) {
@@ -174,10 +193,18 @@ func load(ctx context.Context, tx pgx.Tx, opts Options) (*input, error) {
 		return nil, err
 	}
 	catIndex := map[string]int16{}
-	locs := map[*placeData]map[[2]int64]int32{}
 	from := in.latest.AddDate(0, -(history - 1), 0)
 	to := in.latest.AddDate(0, 1, 0)
 	lm := in.latest.Year()*12 + int(in.latest.Month())
+	// Capacity from the planner's row estimate: a million rows appended
+	// one by one would be copied over and over.
+	var est float64
+	if err := tx.QueryRow(ctx, `SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'incidents'::regclass`).Scan(&est); err != nil {
+		return nil, fmt.Errorf("incidents estimate: %w", err)
+	}
+	if !opts.Synthetic {
+		est = 0
+	}
 	q := incidentsSQL
 	if opts.Synthetic {
 		q = incidentsWithSyntheticSQL
@@ -189,6 +216,10 @@ func load(ctx context.Context, tx pgx.Tx, opts Options) (*input, error) {
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
 	}
+	all := make([]row, 0, min(int(est), 20_000_000))
+	// One bit per place for each kept row.
+	stride := (len(in.places) + 63) / 64
+	masks := make([]uint64, 0, cap(all)*stride)
 	outlines := make([]*Outline, len(in.places))
 	for i, pd := range in.places {
 		outlines[i] = NewOutline(pd.geom)
@@ -196,8 +227,41 @@ func load(ctx context.Context, tx pgx.Tx, opts Options) (*input, error) {
 	var cat string
 	var r row
 	var of, ot time.Time
+	binary := true
+	for _, fd := range rows.FieldDescriptions() {
+		binary = binary && fd.Format == pgx.BinaryFormatCode
+	}
+	names := map[string]string{}
+	internCategory := func(b []byte) string {
+		if c, ok := names[string(b)]; ok {
+			return c
+		}
+		c := string(b)
+		names[c] = c
+		return c
+	}
 	for rows.Next() {
-		if err := rows.Scan(&r.x, &r.y, &r.id, &cat, &of, &ot, &r.snapped); err != nil {
+		if binary {
+			// Decode PostgreSQL's binary values directly: a million rows
+			// through pgx's general Scan cost more than the query.
+			v := rows.RawValues()
+			if len(v) != 7 || len(v[0]) != 8 || len(v[1]) != 8 || len(v[2]) != 8 || len(v[4]) != 8 || len(v[5]) != 8 || len(v[6]) != 1 {
+				rows.Close()
+				return nil, errors.New("incidents: unexpected binary row")
+			}
+			r.x = math.Float64frombits(binary64(v[0]))
+			r.y = math.Float64frombits(binary64(v[1]))
+			r.id = int64(binary64(v[2]))
+			cat = internCategory(v[3])
+			var ok bool
+			if of, ok = pgTime(v[4]); !ok {
+				continue // outside the window's bounds anyway
+			}
+			if ot, ok = pgTime(v[5]); !ok {
+				ot = of.AddDate(1, 0, 0) // an open end: spread over a year
+			}
+			r.snapped = v[6][0] != 0
+		} else if err := rows.Scan(&r.x, &r.y, &r.id, &cat, &of, &ot, &r.snapped); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -209,29 +273,63 @@ func load(ctx context.Context, tx pgx.Tx, opts Options) (*input, error) {
 		// Any located incident marks its month as covered by the data,
 		// whether or not it lies in a place.
 		in.covered[m] = true
-		first := true
-		for pi, pd := range in.places {
-			if !outlines[pi].Contains(r.x, r.y) {
+		// First pass: keep the incident once, with a bit per place it
+		// lies in; rows per place are made once their number is known.
+		var mask []uint64
+		if n := len(masks); n+stride <= cap(masks) {
+			mask = masks[n : n+stride]
+		} else {
+			mask = make([]uint64, stride)
+		}
+		clear(mask)
+		inAny := false
+		for pi := range in.places {
+			if outlines[pi].Contains(r.x, r.y) {
+				mask[pi/64] |= 1 << (pi % 64)
+				inAny = true
+			}
+		}
+		if !inAny {
+			continue
+		}
+		r.month = int16(m)
+		r.priority = prio[cat]
+		ci, ok := catIndex[cat]
+		if !ok {
+			ci = int16(len(in.categories))
+			catIndex[cat] = ci
+			in.categories = append(in.categories, cat)
+		}
+		r.cat = ci
+		in.timeKey(&r, of, ot)
+		all = append(all, r)
+		masks = append(masks, mask...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("incidents: %w", err)
+	}
+	if opts.Synthetic {
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_indexscan = on`); err != nil {
+			return nil, err
+		}
+	}
+	// Second pass: each place's rows, sized exactly, with its distinct
+	// points numbered through a map sized up front.
+	for pi, pd := range in.places {
+		word, bit := pi/64, uint64(1)<<(pi%64)
+		n := 0
+		for i := range all {
+			if masks[i*stride+word]&bit != 0 {
+				n++
+			}
+		}
+		pd.rows = make([]row, 0, n)
+		lk := make(map[[2]int64]int32, n)
+		for i := range all {
+			if masks[i*stride+word]&bit == 0 {
 				continue
 			}
-			if first {
-				first = false
-				r.month = int16(m)
-				r.priority = prio[cat]
-				ci, ok := catIndex[cat]
-				if !ok {
-					ci = int16(len(in.categories))
-					catIndex[cat] = ci
-					in.categories = append(in.categories, cat)
-				}
-				r.cat = ci
-				in.timeKey(&r, of, ot)
-			}
-			lk := locs[pd]
-			if lk == nil {
-				lk = map[[2]int64]int32{}
-				locs[pd] = lk
-			}
+			r := all[i]
 			key := [2]int64{int64(math.Round(r.x * 10)), int64(math.Round(r.y * 10))}
 			li, ok := lk[key]
 			if !ok {
@@ -242,20 +340,21 @@ func load(ctx context.Context, tx pgx.Tx, opts Options) (*input, error) {
 			pd.rows = append(pd.rows, r)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("incidents: %w", err)
-	}
 	for _, pd := range in.places {
+		pd.order()
 		pd.index()
 	}
 	return in, nil
 }
 
-const insertRunSQL = `INSERT INTO hotspot_runs (data_version, latest_month, synthetic, incidents, parameters, trigger)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`
+const insertRunSQL = `INSERT INTO hotspot_runs (data_version, latest_month, synthetic, incidents, parameters, trigger, months_with_data)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`
 
-const insertSetsSQL = `INSERT INTO hotspot_sets (run_id, place, priority, time_window, month_from, month_to, method, place_incidents, prev_incidents, yoy_incidents, profile, parameters)
-SELECT $1, * FROM unnest($2::text[], $3::smallint[], $4::text[], $5::date[], $6::date[], $7::text[], $8::integer[], $9::integer[], $10::integer[], $11::jsonb[], $12::jsonb[])`
+const insertSetsSQL = `INSERT INTO hotspot_sets (run_id, place, priority, time_window, month_from, month_to, method, place_incidents, prev_incidents, yoy_incidents, profile, parameters, monthly)
+SELECT $1, v.place, v.priority, v.time_window, v.month_from, v.month_to, v.method, v.cur, v.prev, v.yoy, v.profile, v.parameters,
+	CASE WHEN v.monthly = '' THEN NULL ELSE string_to_array(v.monthly, ',')::integer[] END
+FROM unnest($2::text[], $3::smallint[], $4::text[], $5::date[], $6::date[], $7::text[], $8::integer[], $9::integer[], $10::integer[], $11::jsonb[], $12::jsonb[], $13::text[])
+	AS v(place, priority, time_window, month_from, month_to, method, cur, prev, yoy, profile, parameters, monthly)`
 
 const setIDsSQL = `SELECT id, place, priority, time_window, method FROM hotspot_sets WHERE run_id = $1`
 
@@ -337,7 +436,13 @@ func rebuild(ctx context.Context, tx pgx.Tx, opts Options, sum *Summary) error {
 	if !in.latest.IsZero() {
 		latest = &in.latest
 	}
-	if err := tx.QueryRow(ctx, insertRunSQL, version, latest, opts.Synthetic, sum.Incidents, params, opts.Trigger).Scan(&sum.RunID); err != nil {
+	withData := []time.Time{}
+	for m := history - 1; m >= 0 && latest != nil; m-- {
+		if in.covered[m] {
+			withData = append(withData, in.latest.AddDate(0, -m, 0))
+		}
+	}
+	if err := tx.QueryRow(ctx, insertRunSQL, version, latest, opts.Synthetic, sum.Incidents, params, opts.Trigger, withData).Scan(&sum.RunID); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	if err := writeSets(ctx, tx, sum.RunID, sets, sum); err != nil {
@@ -378,17 +483,25 @@ func writeSets(ctx context.Context, tx pgx.Tx, runID int64, sets []*Set, sum *Su
 	cur := make([]int32, n)
 	prev, yoy := make([]*int32, n), make([]*int32, n)
 	profs, params := make([][]byte, n), make([][]byte, n)
+	monthly := make([]string, n)
 	for i, s := range sets {
 		places[i], windows[i], methods[i], prios[i] = s.Place, s.Window, s.Method, int16(s.Priority)
 		froms[i], tos[i], cur[i] = s.From, s.To, int32(s.PlaceIncidents)
 		prev[i], yoy[i] = i32(s.PrevIncidents), i32(s.YoYIncidents)
 		profs[i], _ = json.Marshal(s.Profile.toJSON())
+		if s.Monthly != nil {
+			parts := make([]string, len(s.Monthly))
+			for k, v := range s.Monthly {
+				parts[k] = strconv.Itoa(v)
+			}
+			monthly[i] = strings.Join(parts, ",")
+		}
 		var err error
 		if params[i], err = json.Marshal(s.Parameters); err != nil {
 			return fmt.Errorf("set parameters: %w", err)
 		}
 	}
-	if _, err := tx.Exec(ctx, insertSetsSQL, runID, places, prios, windows, froms, tos, methods, cur, prev, yoy, profs, params); err != nil {
+	if _, err := tx.Exec(ctx, insertSetsSQL, runID, places, prios, windows, froms, tos, methods, cur, prev, yoy, profs, params, monthly); err != nil {
 		return fmt.Errorf("sets: %w", err)
 	}
 	ids := map[setKey]int64{}
