@@ -239,6 +239,8 @@ func TestRouteAccess(t *testing.T) {
 		"tile-boundaries": web.Public, "tilejson-boundaries": web.Public,
 		"logout": web.SignedIn, "login": web.Public, "me": web.Public, "config": web.Public,
 		"incidents-post": web.Admin, "review-list": web.Analyst | web.Admin, "review-resolve": web.Analyst | web.Admin,
+		"hotspots": web.Police | web.Analyst | web.Admin, "locations": web.Police | web.Analyst | web.Admin,
+		"location-summary": web.Police | web.Analyst | web.Admin, "public-hotspots": web.Public,
 	}
 	for _, rt := range routes {
 		if want, ok := declared[rt.Name]; ok && rt.Access != want {

@@ -161,7 +161,14 @@ func (a *analysis) hotspots(w http.ResponseWriter, r *http.Request) error {
 		return analysisError(err)
 	}
 	out := featureCollection{Type: "FeatureCollection", Features: make([]any, 0, len(hs)), Run: run}
+	u, _ := UserFrom(r.Context())
 	for _, h := range hs {
+		if u.Role != "police" {
+			// Repeat locations are points with their location text (a
+			// partner's typed address), of any category: precise
+			// incidents, which only the police see. Others get the counts.
+			h.RepeatLocations = []hotspot.RepeatLocation{}
+		}
 		out.Features = append(out.Features, feature[hotspot.Feature]{Type: "Feature", ID: h.ID, Geometry: geojson.NewGeometry(orb.Round(h.Geometry.Clone())), Properties: h})
 	}
 	w.Header().Set("Content-Type", "application/geo+json")
@@ -196,7 +203,11 @@ func (a *analysis) summary(w http.ResponseWriter, r *http.Request) error {
 	if _, err := strictQuery(r); err != nil {
 		return err
 	}
-	s, err := hotspot.SummaryOf(r.Context(), a.db, mux.Vars(r)["slug"])
+	slug := mux.Vars(r)["slug"]
+	if len(slug) > 64 {
+		return analysisError(fmt.Errorf("%w: %q", hotspot.ErrUnknownPlace, apiCut(slug)))
+	}
+	s, err := hotspot.SummaryOf(r.Context(), a.db, slug)
 	if err != nil {
 		return analysisError(err)
 	}

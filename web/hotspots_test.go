@@ -160,6 +160,38 @@ func TestAnalysisAPI(t *testing.T) {
 		}
 	}
 
+	// Repeat locations are precise points: the police get them, analysts
+	// (and their tokens) only the counts.
+	store := auth.New(f.main)
+	if err := store.AddUser(ctx, "test", "pc", auth.Police, "correct horse battery staple"); err != nil {
+		t.Fatal(err)
+	}
+	_, policeTok, err := store.AddToken(ctx, "test", "pc", []auth.Scope{auth.ScopeRead}, "analysis test", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repeats := func(tok string) (points, listed int) {
+		r := httptest.NewRequest(http.MethodGet, "/api/hotspots?window=last-12", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, r)
+		var got fc
+		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &got) != nil {
+			t.Fatalf("/api/hotspots = %d %.200s", w.Code, w.Body.Bytes())
+		}
+		for _, ft := range got.Features {
+			points += ft.Props.RepeatPoints
+			listed += len(ft.Props.RepeatLocations)
+		}
+		return points, listed
+	}
+	if points, listed := repeats(policeTok); points == 0 || listed == 0 {
+		t.Errorf("police: %d repeat points, %d listed; want some of each on the real data", points, listed)
+	}
+	if points, listed := repeats(f.token); points == 0 || listed != 0 {
+		t.Errorf("analyst: %d repeat points, %d listed; want the counts and no locations", points, listed)
+	}
+
 	// Locations and a summary.
 	code, body := f.get("/api/locations", true)
 	var ls []hotspot.Location

@@ -52,7 +52,9 @@ func PartnerRoutes(p PartnerIngest) []Route {
 	h := partnerHandlers{p: p, writing: make(chan struct{}, 1)}
 	return []Route{
 		{Name: "incidents-post", Method: http.MethodPost, Path: "/api/incidents", Access: Admin, TokenScope: ScopeIngest, handle: h.postIncidents},
-		{Name: "review-list", Method: http.MethodGet, Path: "/api/review", Access: Analyst | Admin, handle: h.reviewList},
+		// Sessions only: the queue holds partners' raw records (addresses,
+		// descriptions, exact times), more than a read token is for.
+		{Name: "review-list", Method: http.MethodGet, Path: "/api/review", Access: Analyst | Admin, TokenScope: scopeNone, handle: h.reviewList},
 		{Name: "review-resolve", Method: http.MethodPost, Path: "/api/review/{id}/resolve", Access: Analyst | Admin, handle: h.reviewResolve},
 	}
 }

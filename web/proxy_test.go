@@ -56,6 +56,15 @@ func TestPeerOf(t *testing.T) {
 		if got := s.secure(r); got != tt.wantHTTPS {
 			t.Errorf("%s: secure = %v; want %v", tt.name, got, tt.wantHTTPS)
 		}
+		// Our own origin (for the CSRF Origin check and TileJSON URLs)
+		// follows the scheme the client used.
+		wantBase := "http://example.com"
+		if tt.wantHTTPS {
+			wantBase = "https://example.com"
+		}
+		if got, err := s.baseURL(r); err != nil || got != wantBase {
+			t.Errorf("%s: baseURL = %q, %v; want %q", tt.name, got, err, wantBase)
+		}
 	}
 }
 

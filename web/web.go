@@ -529,7 +529,9 @@ func (s *Server) baseURL(r *http.Request) (string, error) {
 		return "", &Error{Status: http.StatusBadRequest, Message: "bad Host header"}
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if p, ok := r.Context().Value(peerKey{}).(peer); r.TLS != nil || (ok && p.https) {
+		// Directly, or through a trusted proxy that says the client spoke
+		// https: the browser's Origin and TileJSON's URLs are https too.
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host, nil

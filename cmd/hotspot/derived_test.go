@@ -28,6 +28,10 @@ func TestDebouncer(t *testing.T) {
 			t.Fatalf("%s: no run within 5 s", what)
 		}
 	}
+	time.Sleep(120 * time.Millisecond)
+	if n := runs.Load(); n != 0 {
+		t.Fatalf("%d runs before any kick; want none", n)
+	}
 	for i := 0; i < 20; i++ {
 		d.Kick()
 	}

@@ -41,6 +41,18 @@ func TestPublicPoolCannotReadPreciseData(t *testing.T) {
 		`SELECT * FROM sessions`,
 		`SELECT * FROM api_tokens`,
 		`SELECT * FROM audit_log`,
+		// Added by later capabilities: the geocoder's gazetteer (council
+		// address points), people's placements, the partner queue and
+		// rules, the private hotspots (repeat locations are points).
+		`SELECT * FROM gazetteer`,
+		`SELECT * FROM gazetteer_version`,
+		`SELECT * FROM geocode_decisions`,
+		`SELECT * FROM review_queue`,
+		`SELECT * FROM partner_category_map`,
+		`SELECT * FROM hotspots`,
+		`SELECT * FROM hotspot_sets`,
+		`SELECT * FROM hotspot_runs`,
+		`SELECT * FROM hotspot_current`,
 		// The role cannot be shed: RESET returns to the session's default,
 		// which is the public role.
 		`RESET ROLE; SELECT * FROM incidents`,

@@ -53,7 +53,21 @@ func NormaliseCategory(s string) string { return normaliseHeader(s) }
 type CategoryMapper struct {
 	exact    map[[2]string]string
 	patterns []compiledRule
+	// sensitive are the categories never shown at a point
+	// (sensitive_categories); a pattern's answer outside them is held
+	// back when the wording names something sensitive (see Map).
+	sensitive map[string]bool
 }
+
+// sensitiveWording finds words that say a record may be a sexual offence,
+// domestic abuse, hate or harassment, whatever else it says ("ASB -
+// sexual harassment", "Criminal damage - hate motivated"). A broad
+// pattern rule (ASB, criminal damage, fire) must not carry such a record
+// onto the public map under a harmless category: Map leaves it unmapped
+// (itself sensitive) until a person maps that wording with an exact rule.
+// It errs on the side of holding back ("domestic" in "deliberate fire -
+// domestic" means a house, and still waits for a person).
+var sensitiveWording = regexp.MustCompile(`\b(sex|sexual|sexually|rape|raped|indecent|indecency|voyeurism|domestic|dv|dva|coercive|hate|racist|racial|racially|homophobic|transphobic|religious|harassment|harassed|stalking|stalker|grooming|trafficking|slavery|child abuse|csa|cse)\b`)
 
 type compiledRule struct {
 	source   string
@@ -73,6 +87,34 @@ func (m *CategoryMapper) Map(source, wording string) (slug string, ok bool, why 
 	if c, hit := m.exact[[2]string{"", n}]; hit {
 		return c, true, ""
 	}
+	slug, ok, why = m.mapPattern(source, n)
+	if ok && !m.sensitive[slug] {
+		// A rule for a sensitive category that matches too wins at any
+		// rank: "Domestic abuse - noise nuisance" is domestic abuse.
+		if s, hit := m.sensitivePattern(source, n); hit {
+			return s, true, ""
+		}
+		if w := sensitiveWording.FindString(n); w != "" {
+			return CategoryUnmapped, false, fmt.Sprintf("held back: the wording says %q, which may be sensitive, and only a pattern rule matched (%s); map this wording with an exact rule", w, slug)
+		}
+	}
+	return slug, ok, why
+}
+
+// sensitivePattern returns the sensitive category of the highest-ranked
+// matching pattern rule (this partner's or shared) that maps to one.
+func (m *CategoryMapper) sensitivePattern(source, n string) (string, bool) {
+	best, rank := "", -1
+	for _, r := range m.patterns {
+		if (r.source == "" || r.source == source) && m.sensitive[r.category] && r.rank > rank && r.re.MatchString(n) {
+			best, rank = r.category, r.rank
+		}
+	}
+	return best, rank >= 0
+}
+
+// mapPattern applies the pattern rules, a partner's own before the shared.
+func (m *CategoryMapper) mapPattern(source, n string) (slug string, ok bool, why string) {
 	for _, own := range []bool{true, false} {
 		best, bestRank := map[string]string{}, 0
 		for _, r := range m.patterns {
@@ -139,11 +181,26 @@ func LoadCategoryMapper(ctx context.Context, q interface {
 	if err != nil {
 		return nil, err
 	}
-	return newCategoryMapper(rules)
+	m, err := newCategoryMapper(rules)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, `SELECT slug FROM sensitive_categories`)
+	if err != nil {
+		return nil, fmt.Errorf("sensitive categories: %w", err)
+	}
+	slugs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("sensitive categories: %w", err)
+	}
+	for _, s := range slugs {
+		m.sensitive[s] = true
+	}
+	return m, nil
 }
 
 func newCategoryMapper(rules []CategoryRule) (*CategoryMapper, error) {
-	m := &CategoryMapper{exact: map[[2]string]string{}}
+	m := &CategoryMapper{exact: map[[2]string]string{}, sensitive: map[string]bool{CategoryUnmapped: true}}
 	for _, r := range rules {
 		switch r.Kind {
 		case RuleExact:
