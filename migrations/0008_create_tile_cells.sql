@@ -111,7 +111,7 @@ CREATE FUNCTION tile_cells_apply() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
 	changed bigint := 0;
-	n bigint;
+	rows_in bigint;
 BEGIN
 	IF TG_OP IN ('UPDATE', 'DELETE') THEN
 		WITH f AS (
@@ -131,8 +131,8 @@ BEGIN
 		UPDATE tile_cells c SET n = c.n - g.n, sx = c.sx - g.sx, sy = c.sy - g.sy
 		FROM g
 		WHERE c.level = g.level AND c.key = g.key AND c.month = g.month AND c.category = g.category;
-		SELECT count(*) INTO n FROM old_rows;
-		changed := changed + n;
+		SELECT count(*) INTO rows_in FROM old_rows;
+		changed := changed + rows_in;
 	END IF;
 	IF TG_OP IN ('UPDATE', 'INSERT') THEN
 		INSERT INTO tile_cells AS c (level, key, cx, cy, month, category, n, sx, sy)
@@ -152,8 +152,8 @@ BEGIN
 		ORDER BY 1, 2, 5, 6
 		ON CONFLICT (level, key, month, category)
 		DO UPDATE SET n = c.n + EXCLUDED.n, sx = c.sx + EXCLUDED.sx, sy = c.sy + EXCLUDED.sy;
-		SELECT count(*) INTO n FROM new_rows;
-		changed := changed + n;
+		SELECT count(*) INTO rows_in FROM new_rows;
+		changed := changed + rows_in;
 	END IF;
 	IF TG_OP IN ('UPDATE', 'DELETE') THEN
 		-- A count that reached zero is a cell that no longer exists.

@@ -615,3 +615,14 @@ func (s *Server) Warm(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Naive builds the tile as NaiveIncidentsSQL does, for the benchmark's
+// baseline: every matching incident in the tile, as a point.
+func (s *Server) Naive(ctx context.Context, t maptile.Tile, f Filter) ([]byte, error) {
+	cats, err := s.categories(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return queryBytes(ctx, s.pool, NaiveIncidentsSQL, int(t.Z), int(t.X), int(t.Y), float64(Buffer)/Extent,
+		timeArg(f.From), timeArg(f.To), catsArg(cats))
+}

@@ -49,6 +49,7 @@ func commands() []*command {
 		placesCommand(),
 		prioritiesCommand(),
 		synthCommand(),
+		tilesCommand(),
 	}
 }
 
