@@ -393,6 +393,13 @@ func TestBrowserLoginPage(t *testing.T) {
 // public page's endpoints through the public pool, as hotspot serve does.
 func newPublicServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	ts, _ := newPublicServerPool(t)
+	return ts
+}
+
+// newPublicServerPool is newPublicServer with its database.
+func newPublicServerPool(t *testing.T) (*httptest.Server, *pgxpool.Pool) {
+	t.Helper()
 	const data = "../../shared/data"
 	if _, err := os.Stat(filepath.Join(data, "police-uk")); err != nil {
 		if os.Getenv("CI") != "" {
@@ -432,7 +439,7 @@ func newPublicServer(t *testing.T) *httptest.Server {
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return ts
+	return ts, pool
 }
 
 // TestBrowserPublicMap is an anonymous visitor on the public map: the
@@ -451,8 +458,8 @@ func TestBrowserPublicMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(layers, ",") != "boundaries,public" {
-		t.Errorf("public map layers = %v; want boundaries and public", layers)
+	if strings.Join(layers, ",") != "boundaries,density,locations,public" {
+		t.Errorf("public map layers = %v; want boundaries, density, locations and public", layers)
 	}
 	b.waitFor(t, "public tiles with features", `window.hotspot.tilesLoaded.public > 0`, 30*time.Second)
 	if r := b.Responses("/tiles/incidents"); len(r) > 0 {
@@ -471,6 +478,23 @@ func TestBrowserPublicMap(t *testing.T) {
 	}
 	b.waitFor(t, "tiles for 2024-01", `performance.getEntriesByType('resource').some(function (e) { return /\/tiles\/public\/.*date=2024-01/.test(e.name); })`, 30*time.Second)
 	for u, s := range b.Responses("/tiles/public/") {
+		if s != 200 && s != 204 {
+			t.Errorf("tile %s = %d; want 200 or 204", u, s)
+		}
+	}
+
+	// The tile filter panel: choosing a priority and a month range
+	// reloads the density tiles with those filters, and they load.
+	b.waitFor(t, "the tile filter panel", `!document.getElementById('tile-filters').hidden`, 30*time.Second)
+	b.waitFor(t, "unfiltered density tiles", `performance.getEntriesByType('resource').some(function (e) { return /\/tiles\/density\/\d+\/\d+\/\d+\.mvt$/.test(e.name); })`, 30*time.Second)
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(function () {
+		var s = document.getElementById('filter-priority'); s.value = '2'; s.dispatchEvent(new Event('change'));
+		var f = document.getElementById('filter-from'); f.value = '2024-01'; f.dispatchEvent(new Event('change'));
+		return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, "density tiles for priority 2 from 2024-01", `performance.getEntriesByType('resource').some(function (e) { return /\/tiles\/density\/.*\?from=2024-01&priority=2$/.test(e.name); })`, 30*time.Second)
+	for u, s := range b.Responses("/tiles/density/") {
 		if s != 200 && s != 204 {
 			t.Errorf("tile %s = %d; want 200 or 204", u, s)
 		}

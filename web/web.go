@@ -376,6 +376,8 @@ func status(err error) (int, string) {
 		return http.StatusTooManyRequests, "too many failed sign-ins: wait and try again (see Retry-After)"
 	case errors.Is(err, tiles.ErrBadTile), errors.Is(err, tiles.ErrBadFilter):
 		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, tiles.ErrNoPublicPool):
+		return http.StatusServiceUnavailable, "the public data is not available from this server"
 	case errors.Is(err, tiles.ErrAudience):
 		return http.StatusForbidden, "this layer is not available to you"
 	case errors.Is(err, tiles.ErrUnknownLayer):

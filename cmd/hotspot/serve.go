@@ -89,7 +89,14 @@ func serveHTTP(ctx context.Context, g *globals, pool *pgxpool.Pool, addr string,
 		return err
 	}
 	defer pub.Close()
-	srv, err := web.New(pool, tiles.New(pool, tiles.WithPublic(pub)), auth.New(pool), cfg, g.log, web.PoliceAPIRoutes(pub)...)
+	// Tiles: follow the data version by notification, and open and warm
+	// every pooled connection before the first request.
+	ts := tiles.New(pool, tiles.WithPublic(pub))
+	go ts.Watch(ctx)
+	if err := ts.Warm(ctx); err != nil {
+		return err
+	}
+	srv, err := web.New(pool, ts, auth.New(pool), cfg, g.log, web.PoliceAPIRoutes(pub)...)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
