@@ -557,7 +557,12 @@ func TestCacheInvalidation(t *testing.T) {
 	if _, err := ingest.ImportPoliceUKFile(ctx, pool, files[0]); err != nil {
 		t.Fatal(err)
 	}
-	srv := tiles.New(pool)
+	// Open: the server's own warmed pools, and the watcher on the main one.
+	srv, err := tiles.Open(ctx, pool, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
 	go srv.Watch(ctx)
 	req := tiles.Request{Layer: "density", Tile: maptile.At(marketHarborough, 11), Audience: tiles.AudiencePolice}
 	a, err := srv.Get(ctx, req)

@@ -91,11 +91,12 @@ func serveHTTP(ctx context.Context, g *globals, pool *pgxpool.Pool, addr string,
 	defer pub.Close()
 	// Tiles: follow the data version by notification, and open and warm
 	// every pooled connection before the first request.
-	ts := tiles.New(pool, tiles.WithPublic(pub))
-	go ts.Watch(ctx)
-	if err := ts.Warm(ctx); err != nil {
+	ts, err := tiles.Open(ctx, pool, pub)
+	if err != nil {
 		return err
 	}
+	defer ts.Close()
+	go ts.Watch(ctx)
 	srv, err := web.New(pool, ts, auth.New(pool), cfg, g.log, web.PoliceAPIRoutes(pub)...)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)

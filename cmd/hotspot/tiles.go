@@ -66,6 +66,8 @@ type tilesBenchFlags struct {
 	maxZoom  int
 	duration time.Duration
 	naive    bool
+	detail   bool
+	prime    bool
 }
 
 func tilesBenchCommand() *command {
@@ -81,7 +83,9 @@ filters, and prints per layer and zoom: cold latency (empty tile cache,
 p50/p95), warm latency (from the cache), the largest and median tile, and
 the naive baseline: ST_AsMVT straight over the incidents table for the same
 tiles, as a generic table-layer tile server does. Then the warm throughput
-with --workers goroutines. Load data first (hotspot synth --incidents
+with --workers goroutines. "Cold" means not in the tile cache; with --prime
+(the default) every request is made once first, so PostgreSQL's buffers
+and the OS's page cache hold the data as on a server that has been up. Load data first (hotspot synth --incidents
 1000000).`,
 		flags: func(fs *flag.FlagSet) any {
 			f := &tilesBenchFlags{}
@@ -91,6 +95,8 @@ with --workers goroutines. Load data first (hotspot synth --incidents
 			fs.IntVar(&f.maxZoom, "max-zoom", 16, "last zoom")
 			fs.DurationVar(&f.duration, "throughput", 3*time.Second, "length of the warm throughput run")
 			fs.BoolVar(&f.naive, "naive", true, "also time the naive baseline")
+			fs.BoolVar(&f.detail, "detail", false, "also print latencies per filter and the slowest tile of each row")
+			fs.BoolVar(&f.prime, "prime", true, "make every request once before timing, so PostgreSQL's and the OS's caches hold the data as on a server that has been up (the tile cache is emptied after)")
 			return f
 		},
 		run: func(ctx context.Context, g *globals, opts any, args []string) error {
@@ -111,7 +117,12 @@ with --workers goroutines. Load data first (hotspot synth --incidents
 				return err
 			}
 			defer pub.Close()
-			return benchTiles(ctx, g.stdout, db.Pool, tiles.New(db.Pool, tiles.WithPublic(pub)), f)
+			srv, err := tiles.Open(ctx, db.Pool, pub)
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			return benchTiles(ctx, g.stdout, db.Pool, srv, f)
 		},
 	}
 }
@@ -167,6 +178,12 @@ type benchRow struct {
 	cold, warm, naive          []time.Duration
 	sizes, naiveSizes          []int
 	aggregatedAtPointZoom, all int
+	// slowest is the slowest cold request, and perFilter the cold
+	// latencies by filter variant.
+	slowest    time.Duration
+	slowestReq tiles.Request
+	slowestQ   string
+	perFilter  map[string][]time.Duration
 }
 
 func benchTiles(ctx context.Context, w io.Writer, pool interface {
@@ -199,13 +216,38 @@ func benchTiles(ctx context.Context, w io.Writer, pool interface {
 		total += len(ts)
 	}
 	fmt.Fprintf(w, "%d incidents; %d tiles at z%d-z%d, %d filter variants, %d layer/audience cases\n", n, total, f.minZoom, f.maxZoom, len(benchFilters), len(benchCases))
+	if f.prime {
+		start := time.Now()
+		for _, c := range benchCases {
+			for z := f.minZoom; z <= f.maxZoom; z++ {
+				for _, fs := range benchFilters {
+					q, _ := url.ParseQuery(fs)
+					filter, _ := tiles.ParseFilter(q)
+					if c.aud == tiles.AudiencePublic && filter.Days {
+						continue
+					}
+					for _, t := range list[maptile.Zoom(z)] {
+						if _, _, err := srv.Build(ctx, tiles.Request{Layer: c.layer, Tile: t, Audience: c.aud, Filter: filter}); err != nil {
+							return err
+						}
+						if f.naive && c.layer == "incidents" {
+							if _, err := srv.Naive(ctx, t, filter); err != nil {
+								return err
+							}
+						}
+					}
+				}
+			}
+		}
+		fmt.Fprintf(w, "primed PostgreSQL's caches with every request once (%.1fs)\n", time.Since(start).Seconds())
+	}
 	srv.Cache().Clear()
 	rows := map[string]*benchRow{}
 	var reqs []tiles.Request
 	for _, c := range benchCases {
 		for z := f.minZoom; z <= f.maxZoom; z++ {
 			key := fmt.Sprintf("%s/%s/%02d", c.layer, c.aud, z)
-			r := &benchRow{}
+			r := &benchRow{perFilter: map[string][]time.Duration{}}
 			rows[key] = r
 			for _, fs := range benchFilters {
 				q, _ := url.ParseQuery(fs)
@@ -223,7 +265,12 @@ func benchTiles(ctx context.Context, w io.Writer, pool interface {
 					if err != nil {
 						return fmt.Errorf("%s %v %s: %w", c.layer, t, fs, err)
 					}
-					r.cold = append(r.cold, time.Since(start))
+					el := time.Since(start)
+					r.cold = append(r.cold, el)
+					r.perFilter[fs] = append(r.perFilter[fs], el)
+					if el > r.slowest {
+						r.slowest, r.slowestReq, r.slowestQ = el, req, fs
+					}
 					r.sizes = append(r.sizes, len(tile.Body))
 					r.all++
 					if c.layer == "incidents" && t.Z >= tiles.PointMinZoom && tile.Source != "points" {
@@ -286,6 +333,23 @@ func benchTiles(ctx context.Context, w io.Writer, pool interface {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if f.detail {
+		fmt.Fprintln(w, "\ncold p50/p95 ms by filter, and the slowest cold tile:")
+		for _, k := range keys {
+			r := rows[k]
+			fmt.Fprintf(w, "%s:", k)
+			for _, fs := range benchFilters {
+				if d := r.perFilter[fs]; len(d) > 0 {
+					name := fs
+					if name == "" {
+						name = "none"
+					}
+					fmt.Fprintf(w, "  [%s] %.1f/%.1f", name, ms(pct(d, 50)), ms(pct(d, 95)))
+				}
+			}
+			fmt.Fprintf(w, "  slowest %v ?%s %.1f ms\n", r.slowestReq.Tile, r.slowestQ, ms(r.slowest))
+		}
 	}
 	// Warm throughput: the workers walk the list from the cache.
 	var done atomic.Int64
