@@ -272,3 +272,12 @@ SELECT l.level, tile_morton(f.cx >> (20 - l.level), f.cy >> (20 - l.level)),
        sum(f.n)::integer, sum(f.sx), sum(f.sy)
 FROM f CROSS JOIN unnest(ARRAY[12, 14, 16, 18, 20]) AS l(level)
 GROUP BY 1, 2, 3, 4, 5, 6;
+
+-- A day range that starts or ends inside a month is counted from the
+-- incidents themselves for those days (the cells are monthly). Over the
+-- whole district that is tens of thousands of rows scattered over as many
+-- pages; with the point and category in the index, PostgreSQL answers
+-- from the index alone (measured at zoom 8 over 1,000,000 incidents:
+-- 1,460 ms from the table, 13 ms index-only). Autovacuum's insert
+-- threshold keeps the visibility map that index-only scans need.
+CREATE INDEX incidents_occurred_tile_idx ON incidents (occurred_from) INCLUDE (category, geom_web);
