@@ -128,6 +128,9 @@ type Layer struct {
 	// extentSQL returns the layer's data extent in WGS84 as one box2d, or
 	// no row when the layer is empty; empty: the district's extent.
 	extentSQL string
+	// publicPool says the public audience's tiles are read through the
+	// public pool: without one, the layer is not offered to the public.
+	publicPool bool
 	// reference marks public reference data (boundaries, places) that
 	// the public database role may read: with a public pool, its tiles
 	// and extent are read through that pool, so no public tile ever runs
@@ -283,6 +286,7 @@ func Catalogue() []Layer {
 			Audiences:  allAudiences,
 			Params:     FilterParams,
 			ByAudience: true,
+			publicPool: true,
 			build:      densityTile,
 		},
 		{
@@ -389,6 +393,15 @@ func New(pool *pgxpool.Pool, opts ...Option) *Server {
 		if l.Name == PublicLayerName && s.public == nil {
 			continue // offered only with the public pool (WithPublic)
 		}
+		if l.publicPool && s.public == nil {
+			var auds []Audience
+			for _, a := range l.Audiences {
+				if a != AudiencePublic {
+					auds = append(auds, a)
+				}
+			}
+			l.Audiences = auds
+		}
 		s.layers[l.Name] = l
 		s.names = append(s.names, l.Name)
 	}
@@ -403,6 +416,13 @@ func (s *Server) Layer(name string) (Layer, error) {
 		return Layer{}, fmt.Errorf("%w %q (layers: %v)", ErrUnknownLayer, name, s.names)
 	}
 	return l, nil
+}
+
+// Offers reports whether this server makes the layer for audience a
+// (a layer whose public data needs the public pool does not, without it).
+func (s *Server) Offers(layer string, a Audience) bool {
+	l, ok := s.layers[layer]
+	return ok && l.Offers(a)
 }
 
 // Names lists the layers in name order.
@@ -439,6 +459,9 @@ func (s *Server) Build(ctx context.Context, r Request) ([]byte, string, error) {
 		return nil, "", err
 	}
 	if !l.Offers(r.Audience) {
+		if l.publicPool && r.Audience == AudiencePublic && s.public == nil {
+			return nil, "", ErrNoPublicPool
+		}
 		return nil, "", fmt.Errorf("%w: %s for %s", ErrAudience, l.Name, r.Audience)
 	}
 	b, src, err := l.build(ctx, s, r)

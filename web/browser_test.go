@@ -293,8 +293,10 @@ func TestBrowserLoginPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(layers, ",") != "boundaries" {
-		t.Errorf("public map layers = %v; want boundaries only", layers)
+	// This server has no public pool: no anonymised layers (public,
+	// the public's density), only the reference ones.
+	if strings.Join(layers, ",") != "boundaries,locations" {
+		t.Errorf("public map layers = %v; want boundaries and locations only", layers)
 	}
 	if r := b.Responses("/tiles/incidents"); len(r) > 0 {
 		t.Errorf("the public map requested incident data: %v", r)
@@ -371,8 +373,8 @@ func TestBrowserLoginPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(layers, ",") != "boundaries" {
-		t.Errorf("layers after signing out = %v; want boundaries only", layers)
+	if strings.Join(layers, ",") != "boundaries,locations" {
+		t.Errorf("layers after signing out = %v; want boundaries and locations only", layers)
 	}
 
 	problems := b.Problems()

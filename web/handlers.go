@@ -72,7 +72,7 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) error {
 	}
 	layers := []string{}
 	for _, name := range s.tiles.Names() {
-		if a, ok := s.layers[name]; ok && a.allows(user) {
+		if a, ok := s.layers[name]; ok && a.allows(user) && s.tiles.Offers(name, audienceOf(user)) {
 			layers = append(layers, name)
 		}
 	}

@@ -97,7 +97,7 @@ func TestStatusCodes(t *testing.T) {
 		{anon, "/login", 200, "text/html", `id="login-form"`},
 		{anon, "/login.js", 200, "javascript", ""},
 		{police, "/api/config", 200, "application/json", `"incident_count":8324`},
-		{anon, "/api/config", 200, "application/json", `"layers":["boundaries","density","locations"],"user":null`},
+		{anon, "/api/config", 200, "application/json", `"layers":["boundaries","locations"],"user":null`},
 		{anon, "/api/me", 200, "application/json", `{"user":null}`},
 		{anon, "/tiles/boundaries.json", 200, "application/json", `"vector_layers"`},
 		{anon, "/tiles/boundaries/11/1018/671.mvt", 204, "", ""}, // no boundaries loaded
