@@ -36,6 +36,19 @@ func densityLevel(z maptile.Zoom) int {
 	return finestLevel
 }
 
+// clusterLevel is the cell level of the incidents layer's clusters: one
+// step coarser than density's (16 to 32 clusters across a tile), since a
+// cluster is a symbol, not a fill, and a coarser level reads fewer rows.
+func clusterLevel(z maptile.Zoom) int {
+	want := int(z) + cellsAcrossLog2 - 1
+	for _, l := range CellLevels {
+		if l >= want {
+			return l
+		}
+	}
+	return finestLevel
+}
+
 // countLevel is the coarsest level whose cells nest in a tile of zoom z
 // (fewest rows to sum), or the finest for a tile smaller than a cell.
 func countLevel(z maptile.Zoom) int {

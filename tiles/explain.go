@@ -31,7 +31,7 @@ func ExplainTile(ctx context.Context, pool *pgxpool.Pool, r Request) ([][]byte, 
 		args []any
 	}{
 		{countSQL, []any{countLevel(t.Z), lo, hi, m1, m2, catsArg(cats)}},
-		{clusterSQL, cellArgs(t, densityLevel(t.Z), r.Filter, cats)},
+		{clusterSQL, cellArgs(t, clusterLevel(t.Z), r.Filter, cats)},
 		{densitySQL, cellArgs(t, densityLevel(t.Z), r.Filter, cats)},
 	}
 	if t.Z >= PointMinZoom {

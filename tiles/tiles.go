@@ -565,7 +565,7 @@ func incidentsTile(ctx context.Context, s *Server, r Request) ([]byte, string, e
 			src = fmt.Sprintf("aggregates (up to %d matching incidents: over the point budget of %d)", n, MaxPoints)
 		}
 	}
-	b, err := queryBytes(ctx, s.pool, clusterSQL, cellArgs(r.Tile, densityLevel(r.Tile.Z), r.Filter, cats)...)
+	b, err := queryBytes(ctx, s.pool, clusterSQL, cellArgs(r.Tile, clusterLevel(r.Tile.Z), r.Filter, cats)...)
 	return b, src, err
 }
 
