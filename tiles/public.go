@@ -77,6 +77,14 @@ func ParseMonths(date, from, to string) (Months, error) {
 	return Months{f, t}, nil
 }
 
+// key is m in one spelling, for cache keys.
+func (m Months) key() string {
+	if m.IsZero() {
+		return ""
+	}
+	return m.From.Format("200601") + "-" + m.To.Format("200601")
+}
+
 // args returns the range as query parameters: NULL for the zero range,
 // which the SQL reads as the latest published month.
 func (m Months) args() (from, to any) {
@@ -135,6 +143,15 @@ func PublicLayer() Layer {
 		fields[c.Slug] = "Number"
 	}
 	return Layer{
+		Audiences: allAudiences,
+		Params:    MonthParams,
+		build: func(ctx context.Context, s *Server, r Request) ([]byte, string, error) {
+			if s.public == nil {
+				return nil, "", ErrNoPublicPool
+			}
+			b, err := s.public.Tile(ctx, r.Tile, r.Months)
+			return b, "public map points", err
+		},
 		Name: PublicLayerName,
 		Description: "Anonymous map points (each standing for at least 8 postcode units) with the number of " +
 			"non-sensitive crimes per category in the months asked for (date, or date_from and date_to; " +
@@ -142,7 +159,6 @@ func PublicLayer() Layer {
 		MinZoom:   0,
 		MaxZoom:   MaxZoom,
 		Fields:    fields,
-		sql:       publicSQL,
 		extentSQL: publicExtentSQL,
 	}
 }
@@ -165,7 +181,7 @@ func NewPublic(public *pgxpool.Pool) *Public {
 func (p *Public) Tile(ctx context.Context, t maptile.Tile, m Months) ([]byte, error) {
 	from, to := m.args()
 	var b []byte
-	err := p.pool.QueryRow(ctx, p.l.sql, int(t.Z), int(t.X), int(t.Y), float64(Buffer)/Extent, from, to).Scan(&b)
+	err := p.pool.QueryRow(ctx, publicSQL, pgx.QueryExecModeExec, int(t.Z), int(t.X), int(t.Y), float64(Buffer)/Extent, from, to).Scan(&b)
 	if err != nil {
 		return nil, fmt.Errorf("tile %s/%d/%d/%d: %w", PublicLayerName, t.Z, t.X, t.Y, err)
 	}

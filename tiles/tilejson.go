@@ -92,6 +92,9 @@ func (s *Server) layerBounds(ctx context.Context, l Layer) ([4]float64, error) {
 		}
 		return s.Bounds(ctx)
 	}
+	if l.extentSQL == "" {
+		return s.Bounds(ctx)
+	}
 	var b [4]float64
 	err := s.poolFor(l).QueryRow(ctx, `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (`+l.extentSQL+`) x(e)`).
 		Scan(&b[0], &b[1], &b[2], &b[3])

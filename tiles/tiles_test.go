@@ -135,24 +135,29 @@ func TestIncidentTiles(t *testing.T) {
 	for _, c := range []struct {
 		lon, lat float64
 		z        maptile.Zoom
-	}{{-0.9205, 52.4775, 10}, {-0.9205, 52.4775, 13}, {-0.9205, 52.4775, 16}, {-1.2003, 52.4557, 14}} {
+	}{{-0.9205, 52.4775, 10}, {-0.9205, 52.4775, 12}, {-0.9205, 52.4775, 13}, {-0.9205, 52.4775, 16}, {-1.2003, 52.4557, 14}} {
 		tile := maptile.At(orb.Point{c.lon, c.lat}, c.z)
 		b, err := srv.Tile(ctx, "incidents", tile)
 		if err != nil {
 			t.Fatalf("Tile(%v) error: %v", tile, err)
 		}
 		// Independent expectation: points in the tile's Mercator bound
-		// expanded by the buffer.
+		// expanded by the buffer (point tiles), or in the tile itself
+		// (cluster tiles, whose cells nest in the tile).
 		bound := tile.Bound()
 		min := project.WGS84.ToMercator(bound.Min)
 		max := project.WGS84.ToMercator(bound.Max)
-		pad := (max[0] - min[0]) * tiles.Buffer / tiles.Extent
+		points := c.z >= tiles.PointMinZoom
+		pad := 0.0
+		if points {
+			pad = (max[0] - min[0]) * tiles.Buffer / tiles.Extent
+		}
 		var want int
 		wantCats := map[string]int{}
 		for _, p := range pts {
 			x, y := p.merc[0], p.merc[1]
-			// Skip points within a millimetre of the buffer edge, where
-			// rounding could go either way.
+			// Skip points within a millimetre of the edge, where rounding
+			// could go either way.
 			if near(x, min[0]-pad) || near(x, max[0]+pad) || near(y, min[1]-pad) || near(y, max[1]+pad) {
 				t.Logf("point on the edge of %v skipped from the check", tile)
 				continue
@@ -173,6 +178,20 @@ func TestIncidentTiles(t *testing.T) {
 			t.Fatalf("tile %v layers = %d; want one named incidents", tile, len(layers))
 		}
 		l := layers[0]
+		if !points {
+			// Clusters: their counts add up to the file's points in the tile.
+			var got int
+			for _, f := range l.Features {
+				if f.Properties.MustBool("aggregated", false) != true {
+					t.Errorf("tile %v feature aggregated = %v; want true below zoom %d", tile, f.Properties["aggregated"], tiles.PointMinZoom)
+				}
+				got += int(f.Properties.MustFloat64("count", 0))
+			}
+			if got != want {
+				t.Errorf("tile %v cluster counts add up to %d; want %d", tile, got, want)
+			}
+			continue
+		}
 		if len(l.Features) != want {
 			t.Errorf("tile %v features = %d; want %d", tile, len(l.Features), want)
 		}
@@ -186,6 +205,9 @@ func TestIncidentTiles(t *testing.T) {
 			}
 			if m := f.Properties.MustString("month", ""); m != "2024-01" {
 				t.Errorf("tile %v feature month = %q; want 2024-01", tile, m)
+			}
+			if f.Properties.MustBool("aggregated", true) {
+				t.Errorf("tile %v point feature says aggregated", tile)
 			}
 			gotCats[f.Properties.MustString("category_name", "")]++
 		}

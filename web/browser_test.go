@@ -294,8 +294,10 @@ func TestBrowserLoginPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(layers, ",") != "boundaries" {
-		t.Errorf("public map layers = %v; want boundaries only", layers)
+	// This server has no public pool: no anonymised layers (public,
+	// the public's density), only the reference ones.
+	if strings.Join(layers, ",") != "boundaries,locations" {
+		t.Errorf("public map layers = %v; want boundaries and locations only", layers)
 	}
 	if r := b.Responses("/tiles/incidents"); len(r) > 0 {
 		t.Errorf("the public map requested incident data: %v", r)
@@ -372,8 +374,8 @@ func TestBrowserLoginPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(layers, ",") != "boundaries" {
-		t.Errorf("layers after signing out = %v; want boundaries only", layers)
+	if strings.Join(layers, ",") != "boundaries,locations" {
+		t.Errorf("layers after signing out = %v; want boundaries and locations only", layers)
 	}
 
 	problems := b.Problems()
@@ -465,8 +467,8 @@ func TestBrowserPublicMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(layers, ",") != "boundaries,public" {
-		t.Errorf("public map layers = %v; want boundaries and public", layers)
+	if strings.Join(layers, ",") != "boundaries,density,locations,public" {
+		t.Errorf("public map layers = %v; want boundaries, density, locations and public", layers)
 	}
 	b.waitFor(t, "public tiles with features", `window.hotspot.tilesLoaded.public > 0`, 30*time.Second)
 	if r := b.Responses("/tiles/incidents"); len(r) > 0 {
@@ -485,6 +487,23 @@ func TestBrowserPublicMap(t *testing.T) {
 	}
 	b.waitFor(t, "tiles for 2024-01", `performance.getEntriesByType('resource').some(function (e) { return /\/tiles\/public\/.*date=2024-01/.test(e.name); })`, 30*time.Second)
 	for u, s := range b.Responses("/tiles/public/") {
+		if s != 200 && s != 204 {
+			t.Errorf("tile %s = %d; want 200 or 204", u, s)
+		}
+	}
+
+	// The tile filter panel: choosing a priority and a month range
+	// reloads the density tiles with those filters, and they load.
+	b.waitFor(t, "the tile filter panel", `!document.getElementById('tile-filters').hidden`, 30*time.Second)
+	b.waitFor(t, "unfiltered density tiles", `performance.getEntriesByType('resource').some(function (e) { return /\/tiles\/density\/\d+\/\d+\/\d+\.mvt$/.test(e.name); })`, 30*time.Second)
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(function () {
+		var s = document.getElementById('filter-priority'); s.value = '2'; s.dispatchEvent(new Event('change'));
+		var f = document.getElementById('filter-from'); f.value = '2024-01'; f.dispatchEvent(new Event('change'));
+		return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, "density tiles for priority 2 from 2024-01", `performance.getEntriesByType('resource').some(function (e) { return /\/tiles\/density\/.*\?from=2024-01&priority=2$/.test(e.name); })`, 30*time.Second)
+	for u, s := range b.Responses("/tiles/density/") {
 		if s != 200 && s != 204 {
 			t.Errorf("tile %s = %d; want 200 or 204", u, s)
 		}

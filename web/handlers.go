@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,7 +76,7 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) error {
 	}
 	layers := []string{}
 	for _, name := range s.tiles.Names() {
-		if a, ok := s.layers[name]; ok && a.allows(user) {
+		if a, ok := s.layers[name]; ok && a.allows(user) && s.tiles.Offers(name, audienceOf(user)) {
 			layers = append(layers, name)
 		}
 	}
@@ -150,40 +151,107 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, layer string)
 	if err != nil {
 		return err
 	}
-	var months tiles.Months
-	if layer == tiles.PublicLayerName {
-		q := r.URL.Query()
-		if months, err = tiles.ParseMonths(q.Get("date"), q.Get("date_from"), q.Get("date_to")); err != nil {
+	l, err := s.tiles.Layer(layer)
+	if err != nil {
+		return err
+	}
+	u, _ := UserFrom(r.Context())
+	req := tiles.Request{Layer: layer, Tile: t, Audience: audienceOf(&u)}
+	q := r.URL.Query()
+	switch l.Params {
+	case tiles.FilterParams:
+		if req.Filter, err = tiles.ParseFilter(q); err != nil {
+			return err
+		}
+	case tiles.MonthParams:
+		if req.Months, err = tiles.ParseMonths(q.Get("date"), q.Get("date_from"), q.Get("date_to")); err != nil {
 			return &Error{Status: http.StatusBadRequest, Message: err.Error()}
 		}
-	} else if len(r.URL.RawQuery) > 0 {
-		return &Error{Status: http.StatusBadRequest, Message: "this layer takes no query parameters yet"}
+	default:
+		if len(r.URL.RawQuery) > 0 {
+			return &Error{Status: http.StatusBadRequest, Message: "the " + layer + " layer takes no query parameters"}
+		}
 	}
 	// The request's context carries the client: if it hangs up, the query
 	// is cancelled. The timeout turns a runaway query into a 503.
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.TileTimeout)
 	defer cancel()
-	b, err := s.tiles.TileMonths(ctx, layer, t, months)
+	tile, err := s.tiles.Get(ctx, req)
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(b)
-	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
 	h := w.Header()
+	body, etag := tile.Body, tile.ETag
+	if len(tile.Gzip) > 0 && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		body, etag = tile.Gzip, tile.GzipETag()
+		h.Set("Content-Encoding", "gzip")
+	}
 	h.Set("ETag", etag)
-	h.Set("Cache-Control", "no-cache") // revalidate: the data changes with every import
-	h.Set("Vary", "Accept-Encoding")
+	h.Add("Vary", "Accept-Encoding")
+	if l.ByAudience {
+		// The same URL gives the police and the public different tiles.
+		h.Add("Vary", "Cookie")
+		h.Add("Vary", "Authorization")
+	}
+	if req.Audience == tiles.AudiencePublic {
+		// Anyone may see it, so browsers and proxies may keep it a minute;
+		// serve makes it private for a signed-in caller whatever we say.
+		h.Set("Cache-Control", "public, max-age=60")
+	} else {
+		h.Set("Cache-Control", "private, no-cache")
+	}
+	h.Set("X-Tile-Source", tile.Source)
+	h.Set("X-Data-Version", strconv.FormatInt(tile.Version, 10))
 	if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
+		h.Del("Content-Encoding")
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	if len(b) == 0 {
+	if len(tile.Body) == 0 {
+		h.Del("Content-Encoding")
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
 	h.Set("Content-Type", mvtType)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
-	return nil
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, err = w.Write(body)
+	return err
+}
+
+// audienceOf is whose tiles a caller gets: police and analysts their own,
+// admins and anonymous callers the public's (an admin manages the
+// service and sees no more data than the public).
+func audienceOf(u *User) tiles.Audience {
+	if u != nil {
+		switch u.Role {
+		case "police":
+			return tiles.AudiencePolice
+		case "analyst":
+			return tiles.AudienceAnalyst
+		}
+	}
+	return tiles.AudiencePublic
+}
+
+// acceptsGzip reads Accept-Encoding: gzip (or *) without q=0.
+func acceptsGzip(h string) bool {
+	for _, part := range strings.Split(h, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name != "gzip" && name != "x-gzip" && name != "*" {
+			continue
+		}
+		p := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		if p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000" {
+			return false
+		}
+		return true
+	}
+	return false
 }
 
 func etagMatches(header, etag string) bool {

@@ -175,8 +175,16 @@ type Server struct {
 // layerAccess says who may see each tile layer. A layer of the tile
 // catalogue missing here stops the server from starting, so that a new
 // layer cannot become public by accident.
+//
+// A layer whose tiles differ by audience (tiles.Layer.ByAudience) may be
+// Public here: the tile server then gives each caller their audience's
+// data (audienceOf), and checkLayerAccess makes sure that every role the
+// entry lets in, and the public if it is Public, has data of its own in
+// the layer, so that no role falls through to someone else's.
 var layerAccess = map[string]Access{
 	"incidents":  Police, // precise points
+	"density":    Public, // police and analysts: counts of every incident; the rest: anonymised counts from open.*, small ones withheld
+	"locations":  Public, // named places, through the public pool
 	"boundaries": Public,
 	"public":     Public, // anonymised: map points and counts from open.*, through the public pool
 }
@@ -202,6 +210,9 @@ func New(db Pinger, ts *tiles.Server, users Auth, cfg Config, log *slog.Logger, 
 	var names []string
 	for _, l := range tiles.Catalogue() {
 		names = append(names, l.Name)
+		if err := checkLayerAccess(l, layerAccess); err != nil {
+			return nil, err
+		}
 	}
 	tileRoutes, layers, err := s.tileRoutes(names, layerAccess)
 	if err != nil {
@@ -250,6 +261,31 @@ func (s *Server) tileRoutes(names []string, table map[string]Access) ([]Route, m
 		Route{Name: "tile-unknown", Method: http.MethodGet, Path: "/tiles/{layer}/{z}/{x}/{y}.mvt", Access: Public, handle: s.unknownLayer},
 	)
 	return routes, layers, nil
+}
+
+// checkLayerAccess refuses a layer whose access lets in a caller for
+// whose audience (audienceOf) the layer has no data.
+func checkLayerAccess(l tiles.Layer, table map[string]Access) error {
+	a, ok := table[l.Name]
+	if !ok {
+		return nil // tileRoutes reports it
+	}
+	need := map[tiles.Audience]bool{}
+	if a&Public != 0 || a&Admin != 0 {
+		need[tiles.AudiencePublic] = true
+	}
+	if a&Public != 0 || a&Police != 0 {
+		need[tiles.AudiencePolice] = true
+	}
+	if a&Public != 0 || a&Analyst != 0 {
+		need[tiles.AudienceAnalyst] = true
+	}
+	for _, aud := range []tiles.Audience{tiles.AudiencePublic, tiles.AudiencePolice, tiles.AudienceAnalyst} {
+		if need[aud] && !l.Offers(aud) {
+			return fmt.Errorf("tile layer %q: access %v lets in the %s audience, which the layer has no data for", l.Name, a, aud)
+		}
+	}
+	return nil
 }
 
 // checkRoutes refuses a route table with a route that declares no access,
@@ -342,8 +378,12 @@ func status(err error) (int, string) {
 		return http.StatusUnauthorized, "wrong user name or password"
 	case isRateLimited(err):
 		return http.StatusTooManyRequests, "too many failed sign-ins: wait and try again (see Retry-After)"
-	case errors.Is(err, tiles.ErrBadTile):
+	case errors.Is(err, tiles.ErrBadTile), errors.Is(err, tiles.ErrBadFilter):
 		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, tiles.ErrNoPublicPool):
+		return http.StatusServiceUnavailable, "the public data is not available from this server"
+	case errors.Is(err, tiles.ErrAudience):
+		return http.StatusForbidden, "this layer is not available to you"
 	case errors.Is(err, tiles.ErrUnknownLayer):
 		return http.StatusNotFound, err.Error()
 	case errors.Is(err, context.DeadlineExceeded), isQueryCanceled(err):

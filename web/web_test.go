@@ -97,7 +97,7 @@ func TestStatusCodes(t *testing.T) {
 		{anon, "/login", 200, "text/html", `id="login-form"`},
 		{anon, "/login.js", 200, "javascript", ""},
 		{police, "/api/config", 200, "application/json", `"incident_count":8324`},
-		{anon, "/api/config", 200, "application/json", `"layers":["boundaries"],"user":null`},
+		{anon, "/api/config", 200, "application/json", `"layers":["boundaries","locations"],"user":null`},
 		{anon, "/api/me", 200, "application/json", `{"user":null}`},
 		{anon, "/tiles/boundaries.json", 200, "application/json", `"vector_layers"`},
 		{anon, "/tiles/boundaries/11/1018/671.mvt", 204, "", ""}, // no boundaries loaded
@@ -109,7 +109,7 @@ func TestStatusCodes(t *testing.T) {
 		{anon, "/tiles/nope.json", 404, "application/json", "unknown layer"},
 		{anon, "/no/such/page", 404, "application/json", "not found"},
 		{anon, "/vendor/", 404, "application/json", "not found"},
-		{police, "/api/config", 200, "application/json", `"layers":["boundaries","incidents"],"user":{"name":"test-police","role":"police"}`},
+		{police, "/api/config", 200, "application/json", `"layers":["boundaries","density","incidents","locations"],"user":{"name":"test-police","role":"police"}`},
 		{police, "/api/me", 200, "application/json", `"user":{"name":"test-police","role":"police"}`},
 		{police, "/tiles/incidents.json", 200, "application/json", `"tilejson":"3.0.0"`},
 		{police, "/tiles/incidents/11/1018/671.mvt", 200, "application/vnd.mapbox-vector-tile", ""},
@@ -118,7 +118,19 @@ func TestStatusCodes(t *testing.T) {
 		{police, "/tiles/incidents/23/0/0.mvt", 400, "application/json", "zoom"},
 		{police, "/tiles/incidents/x/0/0.mvt", 400, "application/json", "zoom"},
 		{police, "/tiles/incidents/-1/0/0.mvt", 400, "application/json", "zoom"},
-		{police, "/tiles/incidents/1/0/0.mvt?from=2024-01", 400, "application/json", "query parameters"},
+		{police, "/tiles/boundaries/1/0/0.mvt?from=2024-01", 400, "application/json", "no query parameters"},
+		// Filters: good ones serve, bad ones say how to write them.
+		{police, "/tiles/incidents/11/1018/671.mvt?from=2024-01&to=2024-01&priority=3&category=burglary&category=drugs", 200, "application/vnd.mapbox-vector-tile", ""},
+		{police, "/tiles/density/11/1018/671.mvt?from=2024-01-01&to=2024-01-20", 200, "application/vnd.mapbox-vector-tile", ""},
+		{police, "/tiles/incidents/11/1018/671.mvt?from=2024-13", 400, "application/json", "must be a month (YYYY-MM"},
+		{police, "/tiles/incidents/11/1018/671.mvt?from=2024-03&to=2024-01", 400, "application/json", "is before from"},
+		{police, "/tiles/density/11/1018/671.mvt?priority=9", 400, "application/json", "1 to 5"},
+		{police, "/tiles/density/11/1018/671.mvt?category=Burglary", 400, "application/json", "category slug"},
+		{police, "/tiles/density/11/1018/671.mvt?colour=red", 400, "application/json", "unknown parameter"},
+		{police, "/tiles/density/11/1018/671.mvt?from=2024-01&from=2024-02", 400, "application/json", "give it once"},
+		{anon, "/tiles/density/11/1018/671.mvt?priority=0", 400, "application/json", "1 to 5"},
+		{police, "/tiles/density.json", 200, "application/json", `"count":"Number"`},
+		{anon, "/tiles/locations.json", 200, "application/json", `"name":"String"`},
 		{police, "/tiles/nope/1/0/0.mvt", 404, "application/json", "unknown layer"},
 	}
 	for _, tt := range tests {

@@ -55,6 +55,7 @@ func commands() []*command {
 		evaluateCommand(),
 		gazetteerCommand(),
 		geocodeCommand(),
+		tilesCommand(),
 	}
 }
 

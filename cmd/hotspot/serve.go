@@ -110,7 +110,15 @@ func serveHTTP(ctx context.Context, g *globals, pool *pgxpool.Pool, addr string,
 	partner := partnerService{Partner: newPartner(pool, geocode.New(pool)), pool: pool, log: g.log, hotspots: hotspots}
 	routes := append(web.PoliceAPIRoutes(pub), web.PartnerRoutes(partner)...)
 	routes = append(routes, web.AnalysisRoutes(pool)...)
-	srv, err := web.New(pool, tiles.New(pool, tiles.WithPublic(pub)), auth.New(pool), cfg, g.log, routes...)
+	// Tiles: follow the data version by notification, and open and warm
+	// every pooled connection before the first request.
+	ts, err := tiles.Open(ctx, pool, pub)
+	if err != nil {
+		return err
+	}
+	defer ts.Close()
+	go ts.Watch(ctx)
+	srv, err := web.New(pool, ts, auth.New(pool), cfg, g.log, routes...)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -50,7 +50,16 @@
   var CATEGORY_BY_SLUG = {};
   CATEGORIES.forEach(function (c) { CATEGORY_BY_SLUG[c.slug] = c; });
 
-  var LAYER_LABELS = { incidents: 'Incidents', boundaries: 'District boundary', public: 'Crime counts (anonymised)' };
+  var LAYER_LABELS = {
+    incidents: 'Incidents', density: 'Density (counts per square)', locations: 'Named places',
+    boundaries: 'District boundary', public: 'Crime counts (anonymised)'
+  };
+
+  // The tile filter panel: from/to months, a plan priority and a category,
+  // sent as from, to, priority and category to every layer that takes
+  // them (the server says which in TileJSON's filters; these two do).
+  var FILTER_LAYERS = { incidents: true, density: true };
+  var tileFilter = { from: '', to: '', priority: '', category: '', templates: {} };
 
   // The public panel's choices: the month asked of the server ('' for the
   // latest), and the category the public layer's circles count (client-side).
@@ -535,6 +544,15 @@
   // ---------------------------------------------------------------------------
   // Sizes are in screen pixels at the map's current zoom.
   function incidentStyle(properties, zoom) {
+    if (properties.aggregated) {
+      // A cluster: one circle per grid cell, its area by the count.
+      var n = isNum(properties.count) ? properties.count : 1;
+      return {
+        radius: Math.min(24, 3 + Math.sqrt(n) * 0.8),
+        fill: true, fillColor: '#3b4cc0', fillOpacity: 0.45,
+        stroke: true, color: '#1f2328', opacity: 0.6, weight: 1
+      };
+    }
     return {
       radius: zoom >= 16 ? 7 : zoom >= 14 ? 6 : zoom >= 12 ? 5 : zoom >= 10 ? 4 : 3,
       fill: true,
@@ -547,6 +565,20 @@
     };
   }
 
+  // Density squares: a sequential ramp by count (log scale); a square
+  // whose count is withheld (public data below the minimum) is a faint
+  // grey outline.
+  var DENSITY_RAMP = ['#fff5eb', '#fdd0a2', '#fdae6b', '#fd8d3c', '#f16913', '#d94801', '#8c2d04'];
+  function densityStyle(properties) {
+    if (properties.suppressed) {
+      return { fill: true, fillColor: '#9aa0a6', fillOpacity: 0.15, stroke: true, color: '#9aa0a6', opacity: 0.4, weight: 0.5 };
+    }
+    var n = isNum(properties.count) ? properties.count : 0;
+    var i = Math.min(DENSITY_RAMP.length - 1, Math.floor(Math.log(n + 1) / Math.log(4)));
+    return { fill: true, fillColor: DENSITY_RAMP[i], fillOpacity: 0.6, stroke: false };
+  }
+
+  var LOCATION_STYLE = { fill: false, stroke: true, color: '#5b3a8c', opacity: 0.7, weight: 1.5, dashArray: '4 3' };
   var BOUNDARY_STYLE = { fill: false, stroke: true, color: '#23262b', opacity: 0.85, weight: 2 };
   var GENERIC_STYLE = { fill: true, fillColor: '#6b7280', fillOpacity: 0.15, color: '#4b5563', weight: 1, opacity: 0.8, radius: 3 };
 
@@ -590,6 +622,7 @@
 
   function styleFor(map, sourceLayer) {
     var style = sourceLayer === 'incidents' ? incidentStyle : sourceLayer === 'public' ? publicStyle :
+      sourceLayer === 'density' ? densityStyle : sourceLayer === 'locations' ? LOCATION_STYLE :
       sourceLayer === 'boundaries' ? BOUNDARY_STYLE : GENERIC_STYLE;
     return scaledStyle(map, style);
   }
@@ -726,6 +759,17 @@
   function openIncidentPopup(map, e) {
     var target = e.layer || e.propagatedFrom;
     if (!target || !target.properties) { return; }
+    var p = target.properties;
+    if (p.aggregated || p.suppressed !== undefined || (p.level !== undefined && p.category === undefined)) {
+      // A cluster or a density square: its count, not incident details.
+      var text = p.suppressed ? 'Fewer than the minimum published count' :
+        (isNum(p.count) ? p.count.toLocaleString('en-GB') : '?') + (p.count === 1 ? ' incident' : ' incidents');
+      var wrap = el('div', 'incident');
+      wrap.appendChild(el('h3', 'incident-title', text));
+      wrap.appendChild(el('p', 'popup-empty', p.aggregated ? 'Grouped at this zoom: zoom in to see single incidents.' : 'In this square, for the filters chosen.'));
+      L.popup(popupOptions(map)).setLatLng(e.latlng).setContent(wrap).openOn(map);
+      return;
+    }
     L.popup(popupOptions(map))
       .setLatLng(target._latlng || e.latlng)
       .setContent(popupContent(incidentsAt(target)))
@@ -831,10 +875,10 @@
       layerName: name,
       rendererFactory: makeCanvasTileFactory(map),
       vectorTileLayerStyles: styles,
-      interactive: name === 'incidents' || name === 'public',
+      interactive: name === 'incidents' || name === 'public' || name === 'density',
       tolerance: 3,                    // extra click radius (px) for small markers
       attribution: sanitizeAttribution(tilejson.attribution),
-      zIndex: name === 'incidents' ? 20 : 10,
+      zIndex: name === 'incidents' ? 20 : name === 'density' ? 5 : 10,
       updateWhenZooming: false,
       keepBuffer: 2
     };
@@ -847,6 +891,10 @@
     if (name === 'public') {
       publicState.template = template;
       template = publicTileURL();
+    }
+    if (FILTER_LAYERS[name]) {
+      tileFilter.templates[name] = template;
+      template = filteredTileURL(name);
     }
     var layer = new VectorGrid(template, options);
     // Outside the native zoom range Leaflet magnifies existing tiles; redraw them
@@ -885,6 +933,60 @@
       if (params[k]) { u.searchParams.set(k, params[k]); }
     });
     return u.href;
+  }
+
+  // The filter panel's choices as a query string on a layer's template.
+  function filteredTileURL(name) {
+    var t = tileFilter.templates[name];
+    var q = [];
+    ['from', 'to', 'priority', 'category'].forEach(function (k) {
+      if (tileFilter[k]) { q.push(k + '=' + encodeURIComponent(tileFilter[k])); }
+    });
+    if (!t || !q.length) { return t; }
+    return t + (t.indexOf('?') < 0 ? '?' : '&') + q.join('&');
+  }
+
+  function reloadFilteredTiles() {
+    Object.keys(tileFilter.templates).forEach(function (name) {
+      var layer = hotspot.layers[name];
+      if (!layer) { return; }
+      layer._tileCache = new Map();   // decoded tiles of the old filter
+      layer.setUrl(filteredTileURL(name));
+    });
+  }
+
+  function initTileFilters() {
+    var form = $('tile-filters');
+    if (!form || !Object.keys(tileFilter.templates).length) { return; }
+    $('panel').hidden = false;
+    form.hidden = false;
+    var cat = $('filter-category');
+    CATEGORIES.forEach(function (c) {
+      var opt = el('option', null, c.name);
+      opt.value = c.slug;
+      cat.appendChild(opt);
+    });
+    var apply = function () {
+      var from = $('filter-from').value, to = $('filter-to').value;
+      if (from && to && from > to) {
+        setMessage('filter-message', 'The first month is after the last.', true);
+        return;
+      }
+      setMessage('filter-message', '');
+      tileFilter.from = from;
+      tileFilter.to = to;
+      tileFilter.priority = $('filter-priority').value;
+      tileFilter.category = cat.value;
+      reloadFilteredTiles();
+    };
+    ['filter-from', 'filter-to', 'filter-priority', 'filter-category'].forEach(function (id) {
+      $(id).addEventListener('change', apply);
+    });
+    form.addEventListener('submit', function (e) { e.preventDefault(); apply(); });
+    $('filter-reset').addEventListener('click', function () {
+      form.reset();
+      apply();
+    });
   }
 
   // TileJSON gives a template; the month goes on as a query string.
@@ -1199,6 +1301,7 @@
           // The panel works on the public layer and its API; a server
           // without them gets the map alone.
           if (hotspot.layers.public) { initPublicPanel(map); }
+          initTileFilters();
           hotspot.ready = true;
           document.body.dataset.ready = 'true';
         });
