@@ -960,6 +960,9 @@
     if (!form || !Object.keys(tileFilter.templates).length) { return; }
     $('panel').hidden = false;
     form.hidden = false;
+    // Say which layers the filters act on for this caller: the public
+    // has no incidents layer.
+    $('tile-filters-heading').textContent = hotspot.layers.incidents ? 'Filter incidents and density' : 'Filter crime density';
     var cat = $('filter-category');
     CATEGORIES.forEach(function (c) {
       var opt = el('option', null, c.name);
