@@ -101,13 +101,15 @@ point; dates become months; sensitive categories are only counted by area;
 counts below --min-count are withheld. Needs the district outline (import
 boundaries --kind district) and the district's postcodes (import postcodes);
 without them it says so and publishes no points. Safe to run any time; run
-it after every import.`,
+it after every import. --min-units, --min-count and --force, when not given,
+keep what the last rebuild used (8, 3 and leicestershire the first time), as
+the automatic rebuilds after imports do.`,
 		flags: func(fs *flag.FlagSet) any {
 			f := &anonFlags{}
-			fs.IntVar(&f.minUnits, "min-units", anon.DefaultMinPostcodeUnits, "K: postcode units each map point must stand for (at least 8)")
-			fs.IntVar(&f.minCount, "min-count", anon.DefaultMinCount, "smallest count published by area (at least 3)")
+			fs.IntVar(&f.minUnits, "min-units", 0, "K: postcode units each map point must stand for (at least 8; default: as last time, else 8)")
+			fs.IntVar(&f.minCount, "min-count", 0, "smallest count published by area (at least 3; default: as last time, else 3)")
 			fs.StringVar(&f.district, "district", anon.DefaultDistrict, "GSS code of the district served")
-			fs.StringVar(&f.force, "force", anon.DefaultForce, "police.uk force id for no-location rows that name none")
+			fs.StringVar(&f.force, "force", "", "police.uk force id for no-location rows that name none (default: as last time, else leicestershire)")
 			return f
 		},
 		run: func(ctx context.Context, g *globals, opts any, args []string) error {
@@ -116,7 +118,7 @@ it after every import.`,
 			}
 			f := opts.(*anonFlags)
 			o := anon.Options{MinPostcodeUnits: f.minUnits, MinCount: f.minCount, District: f.district, Force: f.force}
-			if f.minUnits < anon.DefaultMinPostcodeUnits || f.minCount < 3 {
+			if (f.minUnits != 0 && f.minUnits < anon.DefaultMinPostcodeUnits) || (f.minCount != 0 && f.minCount < 3) {
 				return fmt.Errorf("%w: --min-units must be at least %d and --min-count at least 3", errUsage, anon.DefaultMinPostcodeUnits)
 			}
 			db, closeDB, err := g.openDB(ctx)

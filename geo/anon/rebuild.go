@@ -40,6 +40,8 @@ var ErrBadOptions = errors.New("bad anonymisation options")
 
 // Options configures Rebuild. Zero values take the defaults.
 type Options struct {
+	// Zero fields keep the previous rebuild's settings (see Rebuild).
+	//
 	// MinPostcodeUnits is K, at least DefaultMinPostcodeUnits.
 	MinPostcodeUnits int
 	// MinCount is the smallest published count, at least 3.
@@ -125,6 +127,34 @@ const rebuildLock int64 = 0x416e6f6e526562 // "AnonReb"
 // never a mix. It is idempotent: run twice on the same data it writes the
 // same rows. It is meant to run after every import.
 func Rebuild(ctx context.Context, pool *pgxpool.Pool, opts Options) (Summary, error) {
+	// A setting left zero keeps what the last rebuild used (open.meta), so
+	// the automatic rebuilds after imports and partner changes never undo
+	// an operator's stricter K or minimum count; the defaults apply only
+	// when there has been no rebuild yet.
+	// Settings given are checked first (the zero ones as defaults).
+	probe := opts
+	if err := probe.fill(); err != nil {
+		return Summary{}, err
+	}
+	if opts.MinPostcodeUnits == 0 || opts.MinCount == 0 || opts.Force == "" {
+		var units, count int32
+		var force string
+		err := pool.QueryRow(ctx, `SELECT min_postcode_units, min_count, force FROM open.meta`).Scan(&units, &count, &force)
+		switch {
+		case err == nil:
+			if opts.MinPostcodeUnits == 0 {
+				opts.MinPostcodeUnits = int(units)
+			}
+			if opts.MinCount == 0 {
+				opts.MinCount = int(count)
+			}
+			if opts.Force == "" {
+				opts.Force = force
+			}
+		case !errors.Is(err, pgx.ErrNoRows):
+			return Summary{}, fmt.Errorf("anon rebuild: previous settings: %w", err)
+		}
+	}
 	if err := opts.fill(); err != nil {
 		return Summary{}, err
 	}

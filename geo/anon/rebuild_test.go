@@ -345,6 +345,33 @@ func TestRebuildOptions(t *testing.T) {
 	}
 }
 
+// TestRebuildKeepsSettings checks that a rebuild with settings left zero
+// (every automatic one: after imports, partner batches, review decisions)
+// keeps the stricter settings an operator chose last time.
+func TestRebuildKeepsSettings(t *testing.T) {
+	files := realFiles(t)
+	pool := storetest.DB(t)
+	ctx := context.Background()
+	if _, err := ingest.ImportPoliceUKFile(ctx, pool, files[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anon.Rebuild(ctx, pool, anon.Options{MinPostcodeUnits: 12, MinCount: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anon.Rebuild(ctx, pool, anon.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if k, m := one(t, pool, `SELECT min_postcode_units FROM open.meta`), one(t, pool, `SELECT min_count FROM open.meta`); k != 12 || m != 5 {
+		t.Errorf("after an automatic rebuild: K = %d, min count = %d; want the operator's 12 and 5 kept", k, m)
+	}
+	if _, err := anon.Rebuild(ctx, pool, anon.Options{MinCount: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if k, m := one(t, pool, `SELECT min_postcode_units FROM open.meta`), one(t, pool, `SELECT min_count FROM open.meta`); k != 12 || m != 4 {
+		t.Errorf("after --min-count 4: K = %d, min count = %d; want 12 kept and 4", k, m)
+	}
+}
+
 // TestRebuildWithoutReferenceData rebuilds with police.uk data but no
 // district or postcodes: no map points, nothing placed, and notes saying
 // what to load.
