@@ -55,6 +55,16 @@ func rebuildPublic(ctx context.Context, tx pgx.Tx, opts Options, sum *Summary) e
 	if _, err := tx.Exec(ctx, clearPublicSQL); err != nil {
 		return fmt.Errorf("public clear: %w", err)
 	}
+	// Never publish a count the public data itself withholds: the
+	// minimum is the larger of ours and the one the anonymisation last
+	// used (an operator may have raised it with anon rebuild --min-count).
+	var anonMin *int32
+	if err := tx.QueryRow(ctx, `SELECT max(min_count) FROM open.meta`).Scan(&anonMin); err != nil {
+		return fmt.Errorf("public minimum count: %w", err)
+	}
+	if anonMin != nil && int(*anonMin) > opts.MinCount {
+		opts.MinCount = int(*anonMin)
+	}
 	var latest *time.Time
 	if err := tx.QueryRow(ctx, publicLatestSQL).Scan(&latest); err != nil {
 		return fmt.Errorf("public latest: %w", err)

@@ -243,3 +243,31 @@ FROM (SELECT i.geom, i.geom_bng, i.geom_web, i.batch_id FROM incidents i JOIN pl
 		t.Errorf("public cells changed when only sensitive crimes were added")
 	}
 }
+
+// TestPublicMinimumFollowsAnon checks that the public hot cells never
+// publish a count the anonymised data withholds: after an operator raises
+// the minimum with anon rebuild --min-count 6, the hot cells use 6 too.
+func TestPublicMinimumFollowsAnon(t *testing.T) {
+	files := realFiles(t)
+	pool := storetest.DB(t)
+	loadReal(t, pool, files)
+	ctx := context.Background()
+	if _, err := anon.Rebuild(ctx, pool, anon.Options{MinCount: 6}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := hotspot.Rebuild(ctx, pool, hotspot.Options{Trigger: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var min, low, withheld int
+	if err := pool.QueryRow(ctx, `SELECT min_count FROM open.hotspot_meta`).Scan(&min); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE count BETWEEN 1 AND 5), count(*) FILTER (WHERE suppressed) FROM open.hotspot_cells`).Scan(&low, &withheld); err != nil {
+		t.Fatal(err)
+	}
+	if min != 6 || low != 0 || s.PublicCells == 0 || withheld == 0 {
+		t.Errorf("after anon --min-count 6: hot cells' minimum %d, %d counts of 1-5 published, %d withheld of %d cells; want 6, none, some, some",
+			min, low, withheld, s.PublicCells)
+	}
+}
