@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -437,6 +438,11 @@ func JSONPartnerRecord(raw json.RawMessage) (map[string]string, string) {
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
 		return nil, "not a JSON object"
 	}
+	if k, dup := duplicateKey(raw); dup {
+		// encoding/json keeps the last of two equal keys; a record that
+		// says two categories or two dates is refused, not half-read.
+		return nil, "field " + quoteForReason(k) + " is given twice"
+	}
 	flat := make(map[string]string, len(obj))
 	for k, v := range obj {
 		s := strings.TrimSpace(string(v))
@@ -456,4 +462,30 @@ func JSONPartnerRecord(raw json.RawMessage) (map[string]string, string) {
 		}
 	}
 	return PartnerFieldsFrom(flat)
+}
+
+// duplicateKey reports the first key that appears twice among the
+// top-level keys of a JSON object (raw is known to be one).
+func duplicateKey(raw json.RawMessage) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // {
+		return "", false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return k, true
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", false
+		}
+	}
+	return "", false
 }

@@ -1,7 +1,9 @@
 package ingest_test
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -142,4 +144,27 @@ func FuzzParseDate(f *testing.F) {
 			t.Fatalf("ParseOccurredRange(%q, %q) = [%v, %v): empty", a, b, p.From, p.To)
 		}
 	})
+}
+
+// TestJSONPartnerRecord checks the JSON record reader: strings, numbers
+// and null are read; other values, non-objects and a field given twice
+// (which encoding/json would silently resolve to the last) are refused
+// with a reason.
+func TestJSONPartnerRecord(t *testing.T) {
+	tests := []struct {
+		raw, reason string
+	}{
+		{`{"source_id": "A1", "occurred_at": "14/03/2026", "category": "ASB", "easting": 473401, "northing": 287452}`, ""},
+		{`{"source_id": "A1", "occurred_at": "14/03/2026", "category": "ASB", "postcode": null}`, ""},
+		{`{"source_id": "A1", "occurred_at": "14/03/2026", "category": "ASB", "category": "Graffiti"}`, `field "category" is given twice`},
+		{`{"id": "A1", "date": "14/03/2026", "type": "ASB", "nested": {"x": 1}}`, "want a string, a number or null"},
+		{`["A1"]`, "not a JSON object"},
+		{`null`, "not a JSON object"},
+	}
+	for _, tt := range tests {
+		_, reason := ingest.JSONPartnerRecord(json.RawMessage(tt.raw))
+		if (tt.reason == "") != (reason == "") || !strings.Contains(reason, tt.reason) {
+			t.Errorf("JSONPartnerRecord(%s) reason = %q; want %q", tt.raw, reason, tt.reason)
+		}
+	}
 }
