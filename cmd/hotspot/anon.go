@@ -180,10 +180,5 @@ func loadDemoPublic(ctx context.Context, g *globals, pool *pgxpool.Pool, dir str
 			return err
 		}
 	}
-	s, err := anon.Rebuild(ctx, pool, anon.Options{})
-	if err != nil {
-		return err
-	}
-	printAnonSummary(g.stdout, s)
-	return rebuildHotspots(ctx, g.stdout, pool, "demo")
+	return rebuildDerived(ctx, g.stdout, pool, "demo")
 }

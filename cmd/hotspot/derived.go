@@ -2,8 +2,29 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/harborough-csp/hotspot/geo/anon"
 )
+
+// rebuildDerived rebuilds what is made from the precise incidents after
+// a change: the public data first, then the hotspots (whose public hot
+// cells read the public data just rebuilt), printing both summaries.
+func rebuildDerived(ctx context.Context, w io.Writer, pool *pgxpool.Pool, trigger string) error {
+	s, err := anon.Rebuild(ctx, pool, anon.Options{})
+	if err != nil {
+		return fmt.Errorf("rebuild public data: %w", err)
+	}
+	printAnonSummary(w, s)
+	if err := rebuildHotspots(ctx, w, pool, trigger); err != nil {
+		return fmt.Errorf("rebuild hotspots: %w", err)
+	}
+	return nil
+}
 
 // debouncer runs fn once things have been quiet for wait after the last
 // Kick, or at most maxWait after the first, so a burst of API batches or

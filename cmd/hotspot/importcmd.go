@@ -11,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/harborough-csp/hotspot/geo/anon"
 	"github.com/harborough-csp/hotspot/geo/auth"
 	"github.com/harborough-csp/hotspot/geo/ingest"
 )
@@ -45,20 +44,9 @@ location". Afterwards the public (anonymised) data is rebuilt, as
 			if ctx.Err() != nil {
 				return importErr
 			}
-			// The public data is a product of the precise data: rebuild it
-			// after every import, even a partly failed one, so it never
-			// lags what the police see.
-			s, err := anon.Rebuild(ctx, db.Pool, anon.Options{})
-			if err != nil {
-				return errors.Join(importErr, fmt.Errorf("rebuild public data: %w", err))
-			}
-			printAnonSummary(g.stdout, s)
-			// Hotspots too, once for all the files (the public hot cells
-			// read the public data just rebuilt).
-			if err := rebuildHotspots(ctx, g.stdout, db.Pool, "import police-uk"); err != nil {
-				return errors.Join(importErr, fmt.Errorf("rebuild hotspots: %w", err))
-			}
-			return importErr
+			// After every import, even a partly failed one, so the public
+			// data and the hotspots never lag what the police see.
+			return errors.Join(importErr, rebuildDerived(ctx, g.stdout, db.Pool, "import police-uk"))
 		},
 	}
 }

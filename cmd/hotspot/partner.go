@@ -183,15 +183,7 @@ their line and reason. Each file is one transaction. Afterwards the public
 			if ctx.Err() != nil {
 				return importErr
 			}
-			s, err := anon.Rebuild(ctx, db.Pool, anon.Options{})
-			if err != nil {
-				return errors.Join(importErr, fmt.Errorf("rebuild public data: %w", err))
-			}
-			printAnonSummary(g.stdout, s)
-			if err := rebuildHotspots(ctx, g.stdout, db.Pool, "import partner"); err != nil {
-				return errors.Join(importErr, fmt.Errorf("rebuild hotspots: %w", err))
-			}
-			return importErr
+			return errors.Join(importErr, rebuildDerived(ctx, g.stdout, db.Pool, "import partner"))
 		},
 	}
 }
@@ -369,14 +361,7 @@ CATEGORY must be known: a police.uk slug or a partner category of
 			}
 			fmt.Fprintf(g.stdout, "%s %q -> %s (rule %d); %d stored incidents re-categorised\n", r.Kind, r.Text, r.Category, r.ID, changed)
 			if changed > 0 {
-				s, err := anon.Rebuild(ctx, db.Pool, anon.Options{})
-				if err != nil {
-					return fmt.Errorf("rebuild public data: %w", err)
-				}
-				printAnonSummary(g.stdout, s)
-				if err := rebuildHotspots(ctx, g.stdout, db.Pool, "categories map"); err != nil {
-					return fmt.Errorf("rebuild hotspots: %w", err)
-				}
+				return rebuildDerived(ctx, g.stdout, db.Pool, "categories map")
 			}
 			return nil
 		},
