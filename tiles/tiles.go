@@ -104,6 +104,9 @@ const (
 	// MonthParams: date, or date_from and date_to (ParseMonths), as
 	// police.uk's API.
 	MonthParams
+	// HotspotParams: location, priority, window and method
+	// (ParseHotspotFilter).
+	HotspotParams
 )
 
 // Layer is one vector tile layer: one entry of the catalogue.
@@ -295,6 +298,24 @@ func Catalogue() []Layer {
 			build:      densityTile,
 		},
 		{
+			Name: "hotspots",
+			Description: "The current hotspot run's polygons for one analysis, with their numbers (incidents, km², share of the " +
+				"place's incidents, change on the previous window and a year earlier in %, peak month, top category). " +
+				"Parameters: location (a place slug; default the district), priority (1-5 or all), window (last-1, last-3, " +
+				"last-12) and method (gi-star or kde). Repeat locations are not in tiles.",
+			MinZoom: 0,
+			MaxZoom: MaxZoom,
+			Fields: map[string]string{
+				"place": "String", "priority": "Number", "window": "String", "method": "String", "confidence": "Number",
+				"rank": "Number", "incidents": "Number", "area_km2": "Number", "share": "Number", "prev_change": "Number",
+				"yoy_change": "Number", "peak_month": "Number", "top_category": "String",
+			},
+			Audiences: []Audience{AudiencePolice, AudienceAnalyst},
+			Params:    HotspotParams,
+			build:     hotspotsTile,
+			extentSQL: hotspotsExtentSQL,
+		},
+		{
 			Name:        "locations",
 			Description: "Named places: the district, towns, villages, Market Harborough town centre, Welland Park, Magna Park.",
 			MinZoom:     0,
@@ -334,9 +355,11 @@ type Request struct {
 	Layer    string
 	Tile     maptile.Tile
 	Audience Audience
-	// Filter is for layers with FilterParams, Months for MonthParams.
-	Filter Filter
-	Months Months
+	// Filter is for layers with FilterParams, Months for MonthParams,
+	// Hotspots for HotspotParams.
+	Filter   Filter
+	Months   Months
+	Hotspots HotspotFilter
 }
 
 // Tile is an encoded tile with what HTTP needs to serve it.
@@ -495,7 +518,7 @@ func (s *Server) Get(ctx context.Context, r Request) (*Tile, error) {
 			aud = AudiencePolice // analysts see what police see in aggregates
 		}
 	}
-	key := fmt.Sprintf("%s|%s|%d/%d/%d|%s|%s|%d", l.Name, aud, r.Tile.Z, r.Tile.X, r.Tile.Y, r.Filter.Key(), r.Months.key(), v)
+	key := fmt.Sprintf("%s|%s|%d/%d/%d|%s|%s|%s|%d", l.Name, aud, r.Tile.Z, r.Tile.X, r.Tile.Y, r.Filter.Key(), r.Months.key(), r.Hotspots.Key(), v)
 	if t, ok := s.cache.get(key); ok {
 		return t, nil
 	}

@@ -167,6 +167,10 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request, layer string)
 		if req.Months, err = tiles.ParseMonths(q.Get("date"), q.Get("date_from"), q.Get("date_to")); err != nil {
 			return &Error{Status: http.StatusBadRequest, Message: err.Error()}
 		}
+	case tiles.HotspotParams:
+		if req.Hotspots, err = tiles.ParseHotspotFilter(q); err != nil {
+			return err
+		}
 	default:
 		if len(r.URL.RawQuery) > 0 {
 			return &Error{Status: http.StatusBadRequest, Message: "the " + layer + " layer takes no query parameters"}

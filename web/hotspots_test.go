@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -10,9 +11,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/encoding/wkb"
 	"github.com/paulmach/orb/geojson"
 
@@ -333,4 +336,106 @@ func TestPublicHotspots(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d public hot cells served, %d checked against open.crimes, %d off the grid", served, checked, offGrid)
+}
+
+// TestHotspotTiles decodes the hotspots tile layer with orb: for an
+// analyst, the features of a tile are exactly the current run's hotspots
+// of the asked analysis that touch it, with their numbers; bad parameters
+// are 400s; and a rebuild changes the ETag (the data version moves).
+func TestHotspotTiles(t *testing.T) {
+	f := newAnalysisFixture(t)
+	ctx := context.Background()
+	if _, err := hotspot.Rebuild(ctx, f.main, hotspot.Options{Trigger: "web test"}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(target string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, target, nil)
+		r.Header.Set("Authorization", "Bearer "+f.token)
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, r)
+		return w
+	}
+	checked := 0
+	for _, tt := range []struct {
+		z, x, y uint32
+		query   string
+		where   string
+	}{
+		{10, 508, 335, "", "s.place = 'harborough-district' AND s.priority = 0 AND s.time_window = 'last-12' AND s.method = 'gi-star'"},
+		{10, 508, 335, "?location=harborough-district&priority=all&window=last-1&method=kde", "s.place = 'harborough-district' AND s.priority = 0 AND s.time_window = 'last-1' AND s.method = 'kde'"},
+		{12, 2012, 1351, "?location=lutterworth&window=last-3", "s.place = 'lutterworth' AND s.priority = 0 AND s.time_window = 'last-3' AND s.method = 'gi-star'"},
+		{8, 127, 83, "?priority=1", "s.place = 'harborough-district' AND s.priority = 1 AND s.time_window = 'last-12' AND s.method = 'gi-star'"},
+	} {
+		target := fmt.Sprintf("/tiles/hotspots/%d/%d/%d.mvt%s", tt.z, tt.x, tt.y, tt.query)
+		w := get(target)
+		if w.Code != 200 && w.Code != 204 {
+			t.Fatalf("%s = %d %s", target, w.Code, w.Body)
+		}
+		got := map[uint64]int{}
+		if w.Code == 200 {
+			layers, err := mvt.Unmarshal(w.Body.Bytes())
+			if err != nil || len(layers) != 1 || layers[0].Name != "hotspots" {
+				t.Fatalf("%s: %v layers, %v", target, len(layers), err)
+			}
+			for _, ft := range layers[0].Features {
+				var id uint64
+				switch v := ft.ID.(type) {
+				case uint64:
+					id = v
+				case float64:
+					id = uint64(v)
+				case int64:
+					id = uint64(v)
+				default:
+					t.Fatalf("%s: feature id %v is a %T", target, ft.ID, ft.ID)
+				}
+				n, _ := ft.Properties["incidents"].(float64)
+				got[id] = int(n)
+				if _, ok := ft.Geometry.(orb.MultiPolygon); !ok {
+					if _, ok := ft.Geometry.(orb.Polygon); !ok {
+						t.Errorf("%s: feature %d is a %T", target, id, ft.Geometry)
+					}
+				}
+			}
+		}
+		rows, err := f.main.Query(ctx, `SELECT h.id, h.incidents FROM hotspot_current c JOIN hotspot_sets s ON s.run_id = c.run_id
+			JOIN hotspots h ON h.set_id = s.id
+			WHERE `+tt.where+` AND h.geom_web && ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096)
+			  AND ST_AsMVTGeom(h.geom_web, ST_TileEnvelope($1, $2, $3), 4096, 64, true) IS NOT NULL`, int(tt.z), int(tt.x), int(tt.y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[uint64]int{}
+		var id int64
+		var n int32
+		_, err = pgx.ForEachRow(rows, []any{&id, &n}, func() error { want[uint64(id)] = int(n); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: features (id: incidents) %v; the run holds %v", target, got, want)
+		}
+		checked += len(want)
+	}
+	if checked == 0 {
+		t.Fatal("no hotspot in any tile asked for: the check checked nothing")
+	}
+	for _, bad := range []string{"?window=forever", "?priority=9", "?from=2024-01", "?location=Lutterworth"} {
+		if w := get("/tiles/hotspots/10/508/335.mvt" + bad); w.Code != 400 {
+			t.Errorf("hotspot tile %s = %d %s; want 400", bad, w.Code, w.Body)
+		}
+	}
+	before := get("/tiles/hotspots/10/508/335.mvt")
+	if _, err := hotspot.Rebuild(ctx, f.main, hotspot.Options{Trigger: "web test again"}); err != nil {
+		t.Fatal(err)
+	}
+	// The tile server reads the data version at most once a second; the
+	// rebuild moved it, so the tile is made again from the new run (whose
+	// hotspots have new ids) rather than served from the cache.
+	time.Sleep(1100 * time.Millisecond)
+	after := get("/tiles/hotspots/10/508/335.mvt")
+	if before.Header().Get("X-Data-Version") == after.Header().Get("X-Data-Version") || before.Header().Get("ETag") == after.Header().Get("ETag") {
+		t.Errorf("after a rebuild: data version %s -> %s, ETag %s -> %s; want both changed",
+			before.Header().Get("X-Data-Version"), after.Header().Get("X-Data-Version"), before.Header().Get("ETag"), after.Header().Get("ETag"))
+	}
 }

@@ -182,9 +182,10 @@ type Server struct {
 // entry lets in, and the public if it is Public, has data of its own in
 // the layer, so that no role falls through to someone else's.
 var layerAccess = map[string]Access{
-	"incidents":  Police, // precise points
-	"density":    Public, // police and analysts: counts of every incident; the rest: anonymised counts from open.*, small ones withheld
-	"locations":  Public, // named places, through the public pool
+	"incidents":  Police,           // precise points
+	"hotspots":   Police | Analyst, // the engine's polygons from the precise data (no repeat-location points)
+	"density":    Public,           // police and analysts: counts of every incident; the rest: anonymised counts from open.*, small ones withheld
+	"locations":  Public,           // named places, through the public pool
 	"boundaries": Public,
 	"public":     Public, // anonymised: map points and counts from open.*, through the public pool
 }

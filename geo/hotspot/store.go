@@ -460,9 +460,18 @@ func rebuild(ctx context.Context, tx pgx.Tx, opts Options, sum *Summary) error {
 		return err
 	}
 	sum.Write = time.Since(t2)
+	if _, err := tx.Exec(ctx, bumpDataVersionSQL); err != nil {
+		return fmt.Errorf("data version: %w", err)
+	}
 	_, err = tx.Exec(ctx, finishRunSQL, sum.RunID, int32(time.Since(t0).Milliseconds()))
 	return err
 }
+
+// bumpDataVersionSQL marks the data as changed in the same transaction
+// as the new set, so caches keyed on the data version (the hotspots tile
+// layer's) never serve the previous run's polygons after it. The run
+// keeps the version it read (hotspot_runs.data_version).
+const bumpDataVersionSQL = `UPDATE data_version SET version = version + 1, changed_at = now()`
 
 type setKey struct {
 	place    string

@@ -1282,6 +1282,10 @@
         setStatus(summary(config));
 
         var names = (Array.isArray(config.layers) ? config.layers : []).filter(function (n) {
+          // The hotspots panel (hotspots.js) draws the hotspots, with
+          // their numbers, for the analysis chosen there; the tile layer
+          // is for other clients.
+          if (n === 'hotspots') { return false; }
           var ok = typeof n === 'string' && /^[A-Za-z0-9_.-]+$/.test(n);
           if (!ok) { recordError('config', 'ignored layer name ' + JSON.stringify(n)); }
           return ok;
