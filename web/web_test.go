@@ -109,7 +109,7 @@ func TestStatusCodes(t *testing.T) {
 		{anon, "/tiles/nope.json", 404, "application/json", "unknown layer"},
 		{anon, "/no/such/page", 404, "application/json", "not found"},
 		{anon, "/vendor/", 404, "application/json", "not found"},
-		{police, "/api/config", 200, "application/json", `"layers":["boundaries","density","incidents","locations"],"user":{"name":"test-police","role":"police"}`},
+		{police, "/api/config", 200, "application/json", `"layers":["boundaries","density","hotspots","incidents","locations"],"user":{"name":"test-police","role":"police"}`},
 		{police, "/api/me", 200, "application/json", `"user":{"name":"test-police","role":"police"}`},
 		{police, "/tiles/incidents.json", 200, "application/json", `"tilejson":"3.0.0"`},
 		{police, "/tiles/incidents/11/1018/671.mvt", 200, "application/vnd.mapbox-vector-tile", ""},
